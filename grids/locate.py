@@ -1,0 +1,102 @@
+"""Point-in-grid lookup through a shapely STRtree.
+
+The tree is built once per process and kept until the grid version counter
+(GridIndexVersion, bumped in the same transaction as any grid change) moves
+on; each lookup pays one primary-key read to check it, a batch pays one.
+"""
+
+import math
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import shapely
+from django.db.models import F
+
+from grids.geometry import parse_boundary
+from grids.models import Grid, GridIndexVersion
+
+_lock = threading.Lock()
+_current: "GridIndex | None" = None
+
+
+class GridIndex:
+    """Immutable snapshot of every grid's shape, in code order.
+
+    Grids are loaded with their community, street and district, so a lookup
+    needs no further query. The instances are shared: treat them as read-only.
+    """
+
+    def __init__(self, grids: Sequence[Grid], version: int):
+        self.version = version
+        self.grids = list(grids)
+        self.geometries = [parse_boundary(grid.boundary) for grid in self.grids]
+        self.tree = shapely.STRtree(self.geometries)
+
+    def __len__(self):
+        return len(self.grids)
+
+    def locate(self, lon: float, lat: float) -> Grid | None:
+        if not _in_range(lon, lat):
+            return None
+        hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        # A point on an edge shared by two grids belongs to the one whose code
+        # sorts first, so the answer never depends on the tree's layout.
+        return self.grids[int(hits.min())] if len(hits) else None
+
+    def locate_many(self, points: Sequence[tuple[float, float]]) -> list[Grid | None]:
+        result: list[Grid | None] = [None] * len(points)
+        if not len(points) or not self.grids:
+            return result
+        coords = np.asarray(points, dtype=float).reshape(-1, 2)
+        valid = np.isfinite(coords).all(axis=1) & (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
+        positions = np.flatnonzero(valid)
+        point_idx, grid_idx = self.tree.query(shapely.points(coords[positions]), predicate="intersects")
+        # Keep the lowest grid position per point (same tie rule as locate()).
+        order = np.lexsort((grid_idx, point_idx))
+        point_idx, grid_idx = point_idx[order], grid_idx[order]
+        first = np.ones(len(point_idx), dtype=bool)
+        first[1:] = point_idx[1:] != point_idx[:-1]
+        for p, g in zip(point_idx[first], grid_idx[first], strict=True):
+            result[int(positions[p])] = self.grids[int(g)]
+        return result
+
+
+def _in_range(lon, lat) -> bool:
+    try:
+        return math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
+    except TypeError:
+        return False
+
+
+def grid_version() -> int:
+    return GridIndexVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def bump_grid_version() -> None:
+    """Tell every process its index is stale; call inside the transaction that changed grids."""
+    if not GridIndexVersion.objects.filter(pk=1).update(version=F("version") + 1):
+        GridIndexVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+
+
+def current_index() -> GridIndex:
+    global _current
+    version = grid_version()
+    index = _current
+    if index is not None and index.version == version:
+        return index
+    with _lock:
+        if _current is None or _current.version != version:
+            grids = Grid.objects.select_related("community__street__district").order_by("code")
+            _current = GridIndex(grids, version)
+        return _current
+
+
+def locate(lon: float, lat: float) -> Grid | None:
+    """The grid containing the point (with community and street), or None when no grid does."""
+    return current_index().locate(lon, lat)
+
+
+def locate_many(points: Sequence[tuple[float, float]]) -> list[Grid | None]:
+    """locate() for many points at once: one version check and one vectorised tree query."""
+    return current_index().locate_many(points)
