@@ -47,10 +47,12 @@ def parse_boundary(value) -> shapely.Geometry:
         geometry = geojson_shape(value)
     except (GEOSException, ValueError, TypeError, IndexError) as exc:
         raise BoundaryError(_("the coordinates do not form a polygon (%(detail)s)") % {"detail": exc}) from None
-    if geometry.is_empty or geometry.area == 0:
+    if geometry.is_empty:
         raise BoundaryError(_("the boundary is empty: it encloses no area"))
     if not geometry.is_valid:
         raise BoundaryError(_("the boundary is not a valid polygon: %(reason)s") % {"reason": explain_validity(geometry)})
+    if geometry.area == 0:
+        raise BoundaryError(_("the boundary is empty: it encloses no area"))
     return geometry
 
 

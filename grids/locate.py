@@ -1,18 +1,17 @@
 """Point-in-grid lookup through a shapely STRtree.
 
-The tree is built once per process and kept until the grid version counter
-(GridIndexVersion, bumped in the same transaction as any grid change) moves
-on; each lookup pays one primary-key read to check it, a batch pays one.
+The tree is built once per process and kept until the grid version stamp
+(GridIndexVersion, renewed in the same transaction as any grid change)
+differs; each lookup pays one primary-key read to check it, a batch pays one.
 """
 
 import math
+import secrets
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from django.db.models import F
-
 from grids.geometry import parse_boundary
 from grids.models import Grid, GridIndexVersion
 
@@ -74,9 +73,15 @@ def grid_version() -> int:
 
 
 def bump_grid_version() -> None:
-    """Tell every process its index is stale; call inside the transaction that changed grids."""
-    if not GridIndexVersion.objects.filter(pk=1).update(version=F("version") + 1):
-        GridIndexVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+    """Tell every process its index is stale; call inside the transaction that changed grids.
+
+    The stamp is random rather than a counter: after a rolled-back change a
+    counter would come back to a number some process already built an index
+    for, from rows that were never committed.
+    """
+    stamp = secrets.randbits(62)
+    if not GridIndexVersion.objects.filter(pk=1).update(version=stamp):
+        GridIndexVersion.objects.update_or_create(pk=1, defaults={"version": stamp})
 
 
 def current_index() -> GridIndex:

@@ -103,9 +103,9 @@ class Grid(models.Model):
 
 
 class GridIndexVersion(models.Model):
-    """A counter bumped in the same transaction as any change to any grid.
+    """A stamp renewed in the same transaction as any change to the geography.
 
-    Each process keeps its point-location index until it sees a newer number,
+    Each process keeps its point-location index until it sees another stamp,
     so an edit in the admin or an import reaches every worker at its next lookup.
     """
 
