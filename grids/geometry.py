@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import shapely
+from django.conf import settings
+from django.utils.translation import gettext as _
 from shapely.errors import GEOSException
 from shapely.geometry import shape as geojson_shape
 from shapely.validation import explain_validity
-from django.conf import settings
-from django.utils.translation import gettext as _
 
 ALLOWED_TYPES = ("Polygon", "MultiPolygon")
+MINIMUM_AREA_M2 = 1
 _METRES_PER_DEGREE_LAT = 110_574.0
 _METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
 
@@ -51,8 +52,12 @@ def parse_boundary(value) -> shapely.Geometry:
         raise BoundaryError(_("the boundary is empty: it encloses no area"))
     if not geometry.is_valid:
         raise BoundaryError(_("the boundary is not a valid polygon: %(reason)s") % {"reason": explain_validity(geometry)})
-    if geometry.area == 0:
-        raise BoundaryError(_("the boundary is empty: it encloses no area"))
+    if area_m2(geometry) < MINIMUM_AREA_M2:
+        # Exactly zero is rare in floating point: near-collinear rings pass
+        # the validity check with a few square millimetres.
+        raise BoundaryError(
+            _("the boundary encloses less than %(minimum)d m²: it is a line, not an area") % {"minimum": MINIMUM_AREA_M2}
+        )
     return geometry
 
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from grids.geometry import BoundaryError, find_overlaps, parse_boundary
@@ -77,7 +77,7 @@ class Grid(models.Model):
         return self.community.street
 
     def clean(self):
-        from grids.locate import current_index
+        from grids.locate import current_index, lock_grid_writes
 
         label = self.code or _("new grid")
         try:
@@ -87,6 +87,9 @@ class Grid(models.Model):
         if self.community_id is None:
             return
         district_id = self.community.street.district_id
+        if transaction.get_connection().in_atomic_block:
+            # The admin saves in the same transaction as this check.
+            lock_grid_writes()
         index = current_index()
         items = [
             (grid.code, grid.community.street.district_id, geometry)
@@ -110,6 +113,9 @@ class GridIndexVersion(models.Model):
     """
 
     version = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return str(self.version)
 
 
 class GridWorker(models.Model):

@@ -24,6 +24,8 @@ BOW_TIE = {"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.01, 40.01], [
     ({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.1, 40.0], [116.2, 40.0], [116.0, 40.0]]]},
      "Self-intersection"),
     (BOW_TIE, "not a valid polygon: Self-intersection"),
+    ({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.01, 40.01], [116.02, 40.02000001], [116.0, 40.0]]]},
+     "encloses less than 1 m²"),
 ])
 def test_bad_boundaries_are_rejected_with_their_reason(boundary, reason):
     with pytest.raises(BoundaryError) as caught:
