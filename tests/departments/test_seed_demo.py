@@ -163,7 +163,7 @@ def test_each_street_grid_worker_covers_one_community_of_that_street(seed_output
 def test_output_names_the_logins_and_the_password(seed_output):
     assert DEMO_PASSWORD in seed_output
     assert "s01_dispatcher" in seed_output
-    assert "413 users" in seed_output
+    assert "413 个用户" in seed_output  # management commands speak the default language
 
 
 @pytest.mark.django_db
