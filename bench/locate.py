@@ -121,8 +121,14 @@ def synthetic_grids(count: int) -> None:
         for i in range(count):
             x, y = 115.9 + (i % columns) * size, 40.4 + (i // columns) * size
             ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
-            grids.append(Grid(community=community, code=f"B{i:05d}", name=f"bench {i}",
-                              boundary={"type": "Polygon", "coordinates": [ring]}))
+            grids.append(
+                Grid(
+                    community=community,
+                    code=f"B{i:05d}",
+                    name=f"bench {i}",
+                    boundary={"type": "Polygon", "coordinates": [ring]},
+                )
+            )
         Grid.objects.bulk_create(grids, batch_size=1000)
         bump_grid_version()
 

@@ -34,7 +34,9 @@ class ResponsibilityForm(forms.ModelForm):
         data = super().clean()
         if data.get("category") and data.get("role"):
             responsibility_check_single_lead(
-                category=data["category"], role=data["role"], streets=data.get("streets") or [],
+                category=data["category"],
+                role=data["role"],
+                streets=data.get("streets") or [],
                 exclude_pk=self.instance.pk,
             )
         return data

@@ -27,7 +27,9 @@ class Department(models.Model):
         MARKET_SUPERVISION_OFFICE = "market_supervision_office", _("market-supervision office")
         TRAFFIC_BRIGADE = "traffic_brigade", _("traffic brigade")
 
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="departments", verbose_name=_("district"))
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="departments", verbose_name=_("district")
+    )
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
@@ -36,7 +38,10 @@ class Department(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent unit")
     )
     streets = models.ManyToManyField(
-        Street, blank=True, related_name="stations", verbose_name=_("streets served"),
+        Street,
+        blank=True,
+        related_name="stations",
+        verbose_name=_("streets served"),
         help_text=_("For grassroots stations: the streets and townships in their jurisdiction."),
     )
 
@@ -60,7 +65,12 @@ class Category(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent category")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent category"),
     )
     default_grade = models.CharField(_("default grade"), max_length=16, choices=Grade.choices, default=Grade.ORDINARY)
     description = models.TextField(_("description"), blank=True)
@@ -88,11 +98,18 @@ class Responsibility(models.Model):
         LEAD = "lead", _("lead")
         CO_OPERATING = "co_operating", _("co-operating")
 
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("category"))
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("department"))
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("category")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("department")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     streets = models.ManyToManyField(
-        Street, blank=True, related_name="responsibilities", verbose_name=_("streets"),
+        Street,
+        blank=True,
+        related_name="responsibilities",
+        verbose_name=_("streets"),
         help_text=_("Leave empty for a rule that applies in every street of the district."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -126,14 +143,27 @@ class Membership(models.Model):
         SUPERVISOR = "supervisor", _("supervisor")
         HOTLINE_CLIENT = "hotline_client", _("12345 hotline client")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
-    street = models.ForeignKey(Street, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("street"))
+    street = models.ForeignKey(
+        Street, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("street")
+    )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("department")
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("department"),
     )
     district = models.ForeignKey(
-        District, on_delete=models.PROTECT, null=True, blank=True, related_name="members",
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
         verbose_name=_("district (supervision office)"),
     )
 

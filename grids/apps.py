@@ -21,6 +21,8 @@ class GridsConfig(AppConfig):
         for model in (District, Street, Community, Grid):
             for signal in (post_save, post_delete):
                 signal.connect(
-                    geography_changed, sender=model, weak=False,
+                    geography_changed,
+                    sender=model,
+                    weak=False,
                     dispatch_uid=f"grids.bump_version.{signal is post_save}.{model.__name__}",
                 )

@@ -51,12 +51,15 @@ def parse_boundary(value) -> shapely.Geometry:
     if geometry.is_empty:
         raise BoundaryError(_("the boundary is empty: it encloses no area"))
     if not geometry.is_valid:
-        raise BoundaryError(_("the boundary is not a valid polygon: %(reason)s") % {"reason": explain_validity(geometry)})
+        raise BoundaryError(
+            _("the boundary is not a valid polygon: %(reason)s") % {"reason": explain_validity(geometry)}
+        )
     if area_m2(geometry) < MINIMUM_AREA_M2:
         # Exactly zero is rare in floating point: near-collinear rings pass
         # the validity check with a few square millimetres.
         raise BoundaryError(
-            _("the boundary encloses less than %(minimum)d m²: it is a line, not an area") % {"minimum": MINIMUM_AREA_M2}
+            _("the boundary encloses less than %(minimum)d m²: it is a line, not an area")
+            % {"minimum": MINIMUM_AREA_M2}
         )
     return geometry
 

@@ -58,10 +58,14 @@ class Community(models.Model):
 
 
 class Grid(models.Model):
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="grids", verbose_name=_("community"))
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="grids", verbose_name=_("community")
+    )
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    boundary = models.JSONField(_("boundary"), help_text=_("GeoJSON Polygon or MultiPolygon, longitude/latitude (WGS 84)."))
+    boundary = models.JSONField(
+        _("boundary"), help_text=_("GeoJSON Polygon or MultiPolygon, longitude/latitude (WGS 84).")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -83,7 +87,9 @@ class Grid(models.Model):
         try:
             shape = parse_boundary(self.boundary)
         except BoundaryError as exc:
-            raise ValidationError({"boundary": _("Grid %(grid)s: %(reason)s") % {"grid": label, "reason": exc}}) from None
+            raise ValidationError(
+                {"boundary": _("Grid %(grid)s: %(reason)s") % {"grid": label, "reason": exc}}
+            ) from None
         if self.community_id is None:
             return
         district_id = self.community.street.district_id
@@ -100,9 +106,16 @@ class Grid(models.Model):
         clashes = find_overlaps(items, only=[len(items) - 1])
         if clashes:
             _label, other, area = clashes[0]
-            raise ValidationError({"boundary": _("Grid %(grid)s overlaps grid %(other)s by about %(area)d m².") % {
-                "grid": label, "other": other, "area": area,
-            }})
+            raise ValidationError(
+                {
+                    "boundary": _("Grid %(grid)s overlaps grid %(other)s by about %(area)d m².")
+                    % {
+                        "grid": label,
+                        "other": other,
+                        "area": area,
+                    }
+                }
+            )
 
 
 class GridIndexVersion(models.Model):
@@ -128,9 +141,13 @@ class GridWorker(models.Model):
         PROFESSIONAL = "professional", _("professional")
         SERVICE = "service", _("service (third party)")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grid_worker", verbose_name=_("user"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grid_worker", verbose_name=_("user")
+    )
     grids = models.ManyToManyField(Grid, related_name="workers", verbose_name=_("grids"))
-    employment = models.CharField(_("employment"), max_length=16, choices=Employment.choices, default=Employment.FULL_TIME)
+    employment = models.CharField(
+        _("employment"), max_length=16, choices=Employment.choices, default=Employment.FULL_TIME
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ADMINISTRATIVE)
 
     class Meta:

@@ -45,12 +45,30 @@ def live_worker(django_db_setup, django_db_blocker):
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "config", "worker",
-                "--queues", queue, "--concurrency", "2", "--pool", "prefork",
-                "--without-mingle", "--without-gossip", "--loglevel", "INFO",
-                "--hostname", f"{queue}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--queues",
+                queue,
+                "--concurrency",
+                "2",
+                "--pool",
+                "prefork",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"{queue}@%h",
             ],
-            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     previous_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue

@@ -7,7 +7,9 @@ from tests.factories import GridFactory, UserFactory, square
 
 OUR_APPS = {"grids", "departments"}
 MODELS = sorted(
-    (model._meta.app_label, model._meta.model_name) for model in admin.site._registry if model._meta.app_label in OUR_APPS
+    (model._meta.app_label, model._meta.model_name)
+    for model in admin.site._registry
+    if model._meta.app_label in OUR_APPS
 )
 
 
@@ -27,7 +29,9 @@ def test_every_admin_list_search_and_add_page_opens(admin_client, community, app
     assert admin_client.get(reverse(f"admin:{app_label}_{model_name}_add")).status_code == 200
 
 
-def test_the_grid_list_costs_the_same_few_queries_for_many_grids(admin_client, community, django_assert_max_num_queries):
+def test_the_grid_list_costs_the_same_few_queries_for_many_grids(
+    admin_client, community, django_assert_max_num_queries
+):
     for i in range(40):
         GridFactory(community=community, code=f"S01C01G{i:02d}", boundary=square(116.0 + i * 0.01, 40.0, 0.01))
 

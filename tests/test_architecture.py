@@ -24,7 +24,7 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("app", LAYERS)
 def test_an_app_never_imports_a_higher_one(app):
-    higher = LAYERS[LAYERS.index(app) + 1:]
+    higher = LAYERS[LAYERS.index(app) + 1 :]
     offences = []
     for path in sorted((Path(settings.BASE_DIR) / app).rglob("*.py")):
         for module in imported_modules(path):

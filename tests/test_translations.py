@@ -34,7 +34,9 @@ def test_every_message_of_the_catalogue_is_translated_with_the_same_placeholders
 
 
 def test_the_compiled_catalogue_matches_the_source():
-    po = {(e.msgid, e.msgstr) for e in polib.pofile(str(CATALOGUE / "django.po")) if not e.msgid_plural and not e.obsolete}
+    po = {
+        (e.msgid, e.msgstr) for e in polib.pofile(str(CATALOGUE / "django.po")) if not e.msgid_plural and not e.obsolete
+    }
     mo = {(e.msgid, e.msgstr) for e in polib.mofile(str(CATALOGUE / "django.mo")) if not e.msgid_plural}
 
     assert po - mo == set(), "run `make messages` to recompile django.mo"
@@ -44,12 +46,28 @@ def test_no_message_in_the_code_is_missing_from_the_catalogue(tmp_path):
     """Extract the messages afresh, in a copy of the source tree, and look for untranslated ones."""
     source = Path(settings.BASE_DIR)
     copy = tmp_path / "src"
-    shutil.copytree(source, copy, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "node_modules", "var", "static", "tests", "bench", "*.egg-info", "__pycache__",
-    ))
+    shutil.copytree(
+        source,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "node_modules",
+            "var",
+            "static",
+            "tests",
+            "bench",
+            "*.egg-info",
+            "__pycache__",
+        ),
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--ignore=scripts/*"],
-        cwd=copy, env={**os.environ, "VAR_DIR": str(tmp_path / "var")}, capture_output=True, text=True, timeout=120,
+        cwd=copy,
+        env={**os.environ, "VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
 

@@ -9,8 +9,19 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 
-@pytest.mark.parametrize("raw, expected", [("1", True), ("true", True), ("YES", True), ("on", True),
-                                           ("0", False), ("False", False), ("no", False), ("off", False)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+    ],
+)
 def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("FLAG", raw)
     assert env_bool("FLAG", not expected) is expected
@@ -81,8 +92,12 @@ def _load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
     )
     base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path)}
     return subprocess.run(
-        [sys.executable, "-c", script], env={**base, **env}, cwd=settings.BASE_DIR,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", script],
+        env={**base, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -94,7 +109,7 @@ def test_defaults_are_sqlite_in_wal_mode_and_a_serverless_broker_under_var(tmp_p
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert loaded["name"] == str(tmp_path / "db.sqlite3")
     assert "journal_mode=WAL" in loaded["options"]["init_command"]
-    assert loaded["broker"] == "filesystem://"
+    assert loaded["broker"] == "filesystem://localhost//"
     assert (tmp_path / "broker").is_dir()
     assert loaded["debug"] is True
     assert loaded["language"] == "zh-hans" and loaded["languages"] == ["zh-hans", "en"]
@@ -103,7 +118,9 @@ def test_defaults_are_sqlite_in_wal_mode_and_a_serverless_broker_under_var(tmp_p
 
 def test_production_urls_are_taken_from_the_environment(tmp_path):
     result = _load_settings(
-        tmp_path, DATABASE_URL="postgres://u:p@db.internal:5432/whistle", CELERY_BROKER_URL="redis://cache:6379/0",
+        tmp_path,
+        DATABASE_URL="postgres://u:p@db.internal:5432/whistle",
+        CELERY_BROKER_URL="redis://cache:6379/0",
     )
 
     assert result.returncode == 0, result.stderr
@@ -113,15 +130,18 @@ def test_production_urls_are_taken_from_the_environment(tmp_path):
     assert loaded["broker"] == "redis://cache:6379/0"
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
-    ({"DEBUG": "false"}, "SECRET_KEY must be set"),
-    ({"DEBUG": "false", "SECRET_KEY": "s" * 50}, "ALLOWED_HOSTS must name"),
-    ({"DATABASE_URL": "mysql://root@localhost/whistle"}, "DATABASE_URL must be a sqlite:/// or postgres:// URL"),
-    ({"DATABASE_URL": "nonsense"}, "DATABASE_URL='nonsense' cannot be used"),
-    ({"CELERY_BROKER_URL": "ftp://example"}, "use filesystem://, redis:// or amqp://"),
-    ({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE='forever' is not a whole number"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DEBUG": "false"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "false", "SECRET_KEY": "s" * 50}, "ALLOWED_HOSTS must name"),
+        ({"DATABASE_URL": "mysql://root@localhost/whistle"}, "DATABASE_URL must be a sqlite:/// or postgres:// URL"),
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL='nonsense' cannot be used"),
+        ({"CELERY_BROKER_URL": "ftp://example"}, "use filesystem://, redis:// or amqp://"),
+        ({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE='forever' is not a whole number"),
+    ],
+)
 def test_junk_in_the_environment_stops_the_process_with_the_variable_named(tmp_path, env, message):
     result = _load_settings(tmp_path, **env)
 

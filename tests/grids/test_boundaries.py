@@ -4,29 +4,47 @@ from django.core.exceptions import ValidationError
 from grids.geometry import BoundaryError, parse_boundary
 from tests.factories import GridFactory, square
 
-BOW_TIE = {"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.01, 40.01], [116.01, 40.0], [116.0, 40.01], [116.0, 40.0]]]}
+BOW_TIE = {
+    "type": "Polygon",
+    "coordinates": [[[116.0, 40.0], [116.01, 40.01], [116.01, 40.0], [116.0, 40.01], [116.0, 40.0]]],
+}
 
 
-@pytest.mark.parametrize("boundary, reason", [
-    ("{not json", "not valid JSON"),
-    ([1, 2], "must be a GeoJSON geometry object"),
-    ({"type": "Point", "coordinates": [116.0, 40.0]}, "geometry type Point is not allowed"),
-    ({"type": "LineString", "coordinates": [[116.0, 40.0], [116.1, 40.1]]}, "geometry type LineString is not allowed"),
-    ({"type": "Polygon"}, "has no coordinates"),
-    ({"type": "Polygon", "coordinates": []}, "has no coordinates"),
-    ({"type": "Polygon", "coordinates": [[116.0, 40.0]]}, "a position must be [longitude, latitude]"),
-    ({"type": "Polygon", "coordinates": [[["116", 40.0], [116.1, 40.0], [116.1, 40.1], ["116", 40.0]]]},
-     "must be [longitude, latitude] numbers"),
-    (square(179.995, 40.0), "longitude 180.005 is outside"),
-    (square(116.0, 89.999), "latitude 90.009 is outside"),
-    ({"type": "Polygon", "coordinates": [[]]}, "not nested as the geometry type requires"),
-    ({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.1, 40.0], [116.0, 40.0]]]}, "Too few points"),
-    ({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.1, 40.0], [116.2, 40.0], [116.0, 40.0]]]},
-     "Self-intersection"),
-    (BOW_TIE, "not a valid polygon: Self-intersection"),
-    ({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.01, 40.01], [116.02, 40.02000001], [116.0, 40.0]]]},
-     "encloses less than 1 m²"),
-])
+@pytest.mark.parametrize(
+    "boundary, reason",
+    [
+        ("{not json", "not valid JSON"),
+        ([1, 2], "must be a GeoJSON geometry object"),
+        ({"type": "Point", "coordinates": [116.0, 40.0]}, "geometry type Point is not allowed"),
+        (
+            {"type": "LineString", "coordinates": [[116.0, 40.0], [116.1, 40.1]]},
+            "geometry type LineString is not allowed",
+        ),
+        ({"type": "Polygon"}, "has no coordinates"),
+        ({"type": "Polygon", "coordinates": []}, "has no coordinates"),
+        ({"type": "Polygon", "coordinates": [[116.0, 40.0]]}, "a position must be [longitude, latitude]"),
+        (
+            {"type": "Polygon", "coordinates": [[["116", 40.0], [116.1, 40.0], [116.1, 40.1], ["116", 40.0]]]},
+            "must be [longitude, latitude] numbers",
+        ),
+        (square(179.995, 40.0), "longitude 180.005 is outside"),
+        (square(116.0, 89.999), "latitude 90.009 is outside"),
+        ({"type": "Polygon", "coordinates": [[]]}, "not nested as the geometry type requires"),
+        ({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.1, 40.0], [116.0, 40.0]]]}, "Too few points"),
+        (
+            {"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.1, 40.0], [116.2, 40.0], [116.0, 40.0]]]},
+            "Self-intersection",
+        ),
+        (BOW_TIE, "not a valid polygon: Self-intersection"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[116.0, 40.0], [116.01, 40.01], [116.02, 40.02000001], [116.0, 40.0]]],
+            },
+            "encloses less than 1 m²",
+        ),
+    ],
+)
 def test_bad_boundaries_are_rejected_with_their_reason(boundary, reason):
     with pytest.raises(BoundaryError) as caught:
         parse_boundary(boundary)
@@ -36,7 +54,10 @@ def test_bad_boundaries_are_rejected_with_their_reason(boundary, reason):
 
 def test_polygons_multipolygons_and_json_text_are_accepted():
     assert parse_boundary(square(116.0, 40.0)).geom_type == "Polygon"
-    multi = {"type": "MultiPolygon", "coordinates": [square(116.0, 40.0)["coordinates"], square(116.1, 40.0)["coordinates"]]}
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [square(116.0, 40.0)["coordinates"], square(116.1, 40.0)["coordinates"]],
+    }
     assert parse_boundary(multi).geom_type == "MultiPolygon"
     assert parse_boundary('{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}').area == 0.5
 
