@@ -27,3 +27,11 @@ def english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def client():
+    """A browser asking for English pages, to match the English assertions; Chinese tests ask for zh-hans."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")

@@ -1,0 +1,82 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from escalation.models import SlaPolicy, WorkCalendarDay, WorkCalendarYear, WorkSchedule
+
+# Saving any of these renews the calendar version stamp (a signal in
+# escalation.models), so every process picks the edit up at its next deadline.
+
+
+@admin.register(WorkCalendarDay)
+class WorkCalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "weekday", "is_working_day", "name", "source", "updated_at"]
+    list_filter = ["is_working_day", "source"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+    readonly_fields = ["source", "updated_at"]
+    ordering = ["-date"]
+
+    @admin.display(description=_("weekday"), ordering="date")
+    def weekday(self, obj):
+        return obj.date.strftime("%a")
+
+    def save_model(self, request, obj, form, change):
+        # A day an administrator touched is theirs: seed_calendar keeps it
+        # unless told to replace manual entries.
+        obj.source = WorkCalendarDay.Source.ADMINISTRATOR
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WorkCalendarYear)
+class WorkCalendarYearAdmin(admin.ModelAdmin):
+    list_display = ["year", "complete", "note"]
+    list_filter = ["complete"]
+    search_fields = ["year", "note"]
+
+
+@admin.register(WorkSchedule)
+class WorkScheduleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "day_start", "day_end"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not WorkSchedule.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "grade",
+        "acknowledge",
+        "checkin",
+        "resolve",
+        "warning_ratio",
+        "requires_joint_meeting",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_at"]
+    fieldsets = [
+        (None, {"fields": ["grade", "requires_joint_meeting", "warning_ratio"]}),
+        (_("Acknowledge (签收)"), {"fields": [("acknowledge_amount", "acknowledge_unit")]}),
+        (_("Check in (报到)"), {"fields": [("checkin_amount", "checkin_unit")]}),
+        (_("Resolve (办结)"), {"fields": [("resolve_amount", "resolve_unit")]}),
+        (None, {"fields": ["updated_at"]}),
+    ]
+
+    @admin.display(description=_("acknowledge within"))
+    def acknowledge(self, obj):
+        return f"{obj.acknowledge_amount} {obj.get_acknowledge_unit_display()}"
+
+    @admin.display(description=_("check in within"))
+    def checkin(self, obj):
+        return f"{obj.checkin_amount} {obj.get_checkin_unit_display()}"
+
+    @admin.display(description=_("resolve within"))
+    def resolve(self, obj):
+        return f"{obj.resolve_amount} {obj.get_resolve_unit_display()}"
+
+    def has_delete_permission(self, request, obj=None):
+        # Every grade needs its policy: routing would stop without it.
+        return False

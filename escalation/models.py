@@ -1,0 +1,277 @@
+"""Work calendar, working hours and deadline policies (时限).
+
+The arithmetic over them lives in escalation.policy; these models hold the
+editable figures and the rules a single row can check by itself.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from departments.models import Grade
+
+# No window may reach further than this many days (about ten years): a typo of
+# a few zeros must fail loudly rather than produce a deadline in the year 2300.
+MAX_WINDOW_DAYS = 3660
+
+
+class WindowUnit(models.TextChoices):
+    MINUTES = "minutes", _("clock minutes")
+    HOURS = "hours", _("clock hours")
+    WORKING_HOURS = "working_hours", _("working hours")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+# The largest amount of each unit. Working hours are capped at 24 a day here;
+# deadline() also refuses a working-hours window longer than MAX_WINDOW_DAYS
+# working days under the configured working hours.
+MAX_WINDOW_AMOUNT = {
+    WindowUnit.MINUTES: MAX_WINDOW_DAYS * 24 * 60,
+    WindowUnit.HOURS: MAX_WINDOW_DAYS * 24,
+    WindowUnit.WORKING_HOURS: MAX_WINDOW_DAYS * 24,
+    WindowUnit.WORKING_DAYS: MAX_WINDOW_DAYS,
+}
+
+
+class WorkCalendarDay(models.Model):
+    """A date that differs from the Monday-to-Friday default.
+
+    A public holiday on a weekday is a row with is_working_day False; an
+    adjusted working day (调休) on a Saturday or Sunday is a row with True.
+    Dates that follow the default have no row.
+    """
+
+    class Source(models.TextChoices):
+        PACKAGE = "package", _("chinese-calendar package")
+        ADMINISTRATOR = "administrator", _("entered by an administrator")
+
+    date = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(
+        _("working day"),
+        help_text=_("Unticked: a public holiday on a weekday. Ticked: an adjusted working day on a weekend."),
+    )
+    name = models.CharField(
+        _("name"), max_length=100, blank=True, help_text=_("E.g. Spring Festival, National Day (adjusted working day).")
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.ADMINISTRATOR)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("work calendar day")
+        verbose_name_plural = _("work calendar days")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source__in=["package", "administrator"]),
+                name="workcalendarday_source_valid",
+                violation_error_message=_("The source must be the chinese-calendar package or an administrator."),
+            ),
+        ]
+
+    def __str__(self):
+        kind = _("working day") if self.is_working_day else _("holiday")
+        return f"{self.date:%Y-%m-%d} · {self.name or kind}"
+
+    def clean(self):
+        super().clean()
+        if self.date is None or self.is_working_day is None:
+            return
+        weekday = self.date.weekday() < 5
+        if self.is_working_day and weekday:
+            raise ValidationError(
+                {
+                    "is_working_day": _(
+                        "%(date)s is a weekday, which is a working day anyway: enter only the dates that differ from "
+                        "Monday to Friday (a holiday on a weekday, or a working Saturday or Sunday)."
+                    )
+                    % {"date": self.date.isoformat()}
+                }
+            )
+        if not self.is_working_day and not weekday:
+            raise ValidationError(
+                {
+                    "is_working_day": _(
+                        "%(date)s is a Saturday or Sunday, which is a rest day anyway: enter only the dates that differ "
+                        "from Monday to Friday (a holiday on a weekday, or a working Saturday or Sunday)."
+                    )
+                    % {"date": self.date.isoformat()}
+                }
+            )
+
+
+class WorkCalendarYear(models.Model):
+    """Whether a year's public holidays and adjusted working days are all entered.
+
+    A year without a complete row counts Monday to Friday, and administrators
+    and supervisors are told so on every page.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    complete = models.BooleanField(
+        _("complete"),
+        default=False,
+        help_text=_("Tick once every public holiday and adjusted working day of the year is entered."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("work calendar year")
+        verbose_name_plural = _("work calendar years")
+        ordering = ["-year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2100),
+                name="workcalendaryear_year_in_range",
+                violation_error_message=_("The year must be between 2000 and 2100."),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.year)
+
+    def clean(self):
+        super().clean()
+        if self.year is not None and not 2000 <= self.year <= 2100:
+            raise ValidationError({"year": _("The year must be between 2000 and 2100.")})
+
+
+class WorkSchedule(models.Model):
+    """The working hours of every working day, in local time (settings.TIME_ZONE). One row."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    day_start = models.TimeField(_("working day starts"), default=datetime.time(8, 30))
+    day_end = models.TimeField(_("working day ends"), default=datetime.time(17, 30))
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id=1),
+                name="workschedule_single_row",
+                violation_error_message=_("There is only one set of working hours."),
+            ),
+            models.CheckConstraint(
+                condition=Q(day_start__lt=F("day_end")),
+                name="workschedule_start_before_end",
+                violation_error_message=_("The working day must end after it starts."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day_start:%H:%M}–{self.day_end:%H:%M}"
+
+    def clean(self):
+        super().clean()
+        if self.day_start is not None and self.day_end is not None and self.day_start >= self.day_end:
+            raise ValidationError(
+                {
+                    "day_end": _("The working day must end after it starts (%(start)s).")
+                    % {
+                        "start": self.day_start.strftime("%H:%M"),
+                    }
+                }
+            )
+
+
+STAGES = ("acknowledge", "checkin", "resolve")
+
+
+class SlaPolicy(models.Model):
+    """The deadlines of one grade: acknowledge (签收), check in (报到), resolve (办结)."""
+
+    grade = models.CharField(_("grade"), max_length=16, choices=Grade.choices, unique=True)
+    acknowledge_amount = models.PositiveIntegerField(_("acknowledge within"))
+    acknowledge_unit = models.CharField(_("acknowledge unit"), max_length=16, choices=WindowUnit.choices)
+    checkin_amount = models.PositiveIntegerField(_("check in within"))
+    checkin_unit = models.CharField(_("check-in unit"), max_length=16, choices=WindowUnit.choices)
+    resolve_amount = models.PositiveIntegerField(_("resolve within"))
+    resolve_unit = models.CharField(_("resolve unit"), max_length=16, choices=WindowUnit.choices)
+    warning_ratio = models.DecimalField(
+        _("warning at"),
+        max_digits=3,
+        decimal_places=2,
+        help_text=_("Share of each window after which a task turns yellow, e.g. 0.80 for 80 %."),
+    )
+    requires_joint_meeting = models.BooleanField(
+        _("requires a joint meeting"),
+        default=False,
+        help_text=_("Check-in is the joint meeting (吹哨会) of all departments of the whistle."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("deadline policy")
+        verbose_name_plural = _("deadline policies")
+        ordering = ["grade"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade__in=Grade.values),
+                name="slapolicy_grade_valid",
+                violation_error_message=_("The grade must be ordinary, priority or difficult."),
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_ratio__gt=Decimal(0), warning_ratio__lt=Decimal(1)),
+                name="slapolicy_warning_ratio_between_0_and_1",
+                violation_error_message=_("The warning share must be more than 0 and less than 1, e.g. 0.80."),
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledge_amount__gte=1, acknowledge_unit__in=WindowUnit.values),
+                name="slapolicy_acknowledge_window_valid",
+                violation_error_message=_("The acknowledge window needs an amount of at least 1 and a known unit."),
+            ),
+            models.CheckConstraint(
+                condition=Q(checkin_amount__gte=1, checkin_unit__in=WindowUnit.values),
+                name="slapolicy_checkin_window_valid",
+                violation_error_message=_("The check-in window needs an amount of at least 1 and a known unit."),
+            ),
+            models.CheckConstraint(
+                condition=Q(resolve_amount__gte=1, resolve_unit__in=WindowUnit.values),
+                name="slapolicy_resolve_window_valid",
+                violation_error_message=_("The resolve window needs an amount of at least 1 and a known unit."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_grade_display()
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for stage in STAGES:
+            amount, unit = getattr(self, f"{stage}_amount"), getattr(self, f"{stage}_unit")
+            label = self._meta.get_field(f"{stage}_amount").verbose_name
+            if amount is None or unit not in WindowUnit.values:
+                continue
+            if amount < 1:
+                errors[f"{stage}_amount"] = _("“%(field)s” must be at least 1.") % {"field": label}
+            elif amount > MAX_WINDOW_AMOUNT[unit]:
+                errors[f"{stage}_amount"] = _("“%(field)s” may be at most %(limit)d %(unit)s (about ten years).") % {
+                    "field": label,
+                    "limit": MAX_WINDOW_AMOUNT[unit],
+                    "unit": WindowUnit(unit).label,
+                }
+        if self.warning_ratio is not None and not Decimal(0) < self.warning_ratio < Decimal(1):
+            errors["warning_ratio"] = _(
+                "“Warning at” is a share of the window: more than 0 and less than 1, e.g. 0.80 for 80 %."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class CalendarVersion(models.Model):
+    """A stamp renewed in the same transaction as any change to the calendar, the working hours or a policy.
+
+    Each process keeps its snapshot (escalation.policy.current_calendar) until
+    it sees another stamp, so an edit in the admin reaches every worker at its
+    next deadline computation.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return str(self.version)
