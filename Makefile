@@ -25,7 +25,7 @@ VENDOR_STAMP := static/vendor/VERSIONS
 
 DEMO_PASSWORD := demo-pass-2026
 
-.PHONY: help install run test lint bench clean constraints
+.PHONY: help install run test lint bench clean constraints messages
 
 help:
 	@echo "make run          install, migrate, seed the demo district, start web + worker + beat on http://127.0.0.1:$(PORT)/"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench        run the benchmarks in bench/"
 	@echo "make clean        remove var/ and static/vendor/ (keeps .venv and node_modules)"
 	@echo "make constraints  re-pin constraints.txt after a change to pyproject.toml"
+	@echo "make messages     extract messages into locale/zh_Hans and compile them (needs GNU gettext)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,3 +92,10 @@ clean:
 
 constraints: | $(BIN)/python
 	scripts/freeze-constraints.sh $(PYTHON)
+
+# English source strings, Chinese catalogue; the translation tests fail until
+# every new message has its Chinese.
+messages: $(PY_STAMP)
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=node_modules \
+		--ignore=var --ignore=tests --ignore=bench --ignore=static --ignore=scripts --ignore='*.egg-info'
+	$(BIN)/python manage.py compilemessages --ignore=.venv
