@@ -201,3 +201,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Periodic jobs (Celery beat) ---------------------------------------------------------
+
+CELERY_BEAT_SCHEDULE = {
+    # Nothing lost: whistles whose routing message never arrived (broker down
+    # at submit time) are handed to routing again.
+    "requeue-stuck-whistles": {"task": "whistle.requeue_stuck", "schedule": 60.0},
+}

@@ -1,0 +1,170 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from config.errors import Conflict, InvalidInput, NotAllowed
+from whistle.models import Event, Notification, Task, Whistle
+from whistle.services import whistle_dispatch, whistle_route, whistle_submit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+
+
+def raise_whistle(user, **fields):
+    data = {
+        "title": "楼道堆物",
+        "description": "3号楼楼道堆满杂物。",
+        "category": "ENV-COMPOUND",
+        "lon": 115.975,
+        "lat": 40.465,
+    }
+    return whistle_submit(reporter=user, **{**data, **fields}).whistle
+
+
+@time_machine.travel(MONDAY_10, tick=False)
+def test_routing_summons_the_lead_and_the_co_operating_departments_with_deadlines_and_reasons(cast):
+    whistle = raise_whistle(cast.s01_staff)
+
+    whistle_route(whistle_id=whistle.pk)
+
+    whistle.refresh_from_db()
+    assert whistle.status == Whistle.Status.ROUTED
+    tasks = {t.department.code: t for t in whistle.tasks.select_related("department")}
+    assert {code: t.role for code, t in tasks.items()} == {"D13": "lead", "D12": "co_operating", "E06": "co_operating"}
+    lead = tasks["D13"]
+    # Ordinary: acknowledge in 2 working hours, check in within 1 working day, resolve in 7 working days.
+    assert lead.acknowledge_due_at == datetime(2026, 3, 2, 12, 0, tzinfo=SHANGHAI)
+    assert lead.checkin_due_at == datetime(2026, 3, 3, 10, 0, tzinfo=SHANGHAI)
+    assert lead.resolve_due_at == datetime(2026, 3, 11, 10, 0, tzinfo=SHANGHAI)
+    assert whistle.routing[0] == {
+        "department": "D13",
+        "department_name": "区城市管理委员会",
+        "role": "lead",
+        "rule": whistle.routing[0]["rule"],
+        "scope": "district",
+    }
+    assert {n.department.code for n in Notification.objects.filter(whistle=whistle)} == {"D13", "D12", "E06"}
+    assert Event.objects.filter(whistle=whistle, verb="routed", system_actor="router").count() == 1
+
+
+def test_a_street_scoped_rule_picks_the_streets_own_station(cast):
+    s01 = raise_whistle(cast.s01_staff, category="ORDER-PUBLIC")
+    s02 = raise_whistle(cast.s02_staff, category="ORDER-PUBLIC", lon=115.955, lat=40.445)
+
+    whistle_route(whistle_id=s01.pk)
+    whistle_route(whistle_id=s02.pk)
+
+    assert [t.department.code for t in s01.tasks.all()] == ["T01"]
+    assert [t.department.code for t in s02.tasks.all()] == ["T04"]
+    s01.refresh_from_db()
+    assert s01.routing[0]["scope"] == "street"
+
+
+def test_a_street_lead_takes_precedence_over_a_district_wide_one_and_says_so(cast):
+    from departments.services import responsibility_create
+
+    responsibility_create(category=cast.order, department=cast.d13, role="lead")
+    whistle = raise_whistle(cast.s01_staff, category="ORDER-PUBLIC")
+
+    whistle_route(whistle_id=whistle.pk)
+
+    whistle.refresh_from_db()
+    assert whistle.routing[0]["department"] == "T01" and whistle.routing[0]["overrides"] == "D13"
+    assert whistle.tasks.count() == 1
+
+
+def test_routing_twice_changes_nothing(cast):
+    whistle = raise_whistle(cast.s01_staff)
+    whistle_route(whistle_id=whistle.pk)
+    before = list(Task.objects.values_list("pk", "department_id", "acknowledge_due_at"))
+
+    whistle_route(whistle_id=whistle.pk)
+
+    assert list(Task.objects.values_list("pk", "department_id", "acknowledge_due_at")) == before
+    assert Event.objects.filter(verb="routed").count() == 1
+
+
+def test_a_whistle_without_a_matching_rule_waits_for_the_dispatcher(cast):
+    whistle = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+
+    whistle_route(whistle_id=whistle.pk)
+
+    whistle.refresh_from_db()
+    assert whistle.status == Whistle.Status.AWAITING_DISPATCH
+    assert whistle.tasks.count() == 0
+    assert Notification.objects.get(whistle=whistle).street == cast.s01
+
+
+@time_machine.travel(MONDAY_10, tick=False)
+def test_the_dispatcher_routes_by_hand_with_exactly_one_lead(cast):
+    whistle = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    whistle_route(whistle_id=whistle.pk)
+
+    whistle_dispatch(
+        whistle=whistle,
+        actor=cast.s01_dispatcher,
+        note="辖区内事项",
+        departments=[{"code": "D12", "role": "co_operating"}, {"code": "D13", "role": "lead"}],
+    )
+
+    whistle.refresh_from_db()
+    assert whistle.status == Whistle.Status.ROUTED
+    assert {t.department.code: t.role for t in whistle.tasks.all()} == {"D13": "lead", "D12": "co_operating"}
+    assert [entry["scope"] for entry in whistle.routing] == ["none", "manual", "manual"]
+    assert whistle.routing[1]["by"] == "s01_dispatcher"
+
+
+@pytest.mark.parametrize(
+    "departments, message",
+    [
+        ([], "Choose at least one department."),
+        ([{"code": "D13", "role": "co_operating"}], "Choose exactly one lead department."),
+        ([{"code": "D13", "role": "lead"}, {"code": "D12", "role": "lead"}], "Choose exactly one lead department."),
+        ([{"code": "X99", "role": "lead"}], "Unknown department X99."),
+        ([{"code": "D13", "role": "boss"}], "Role must be lead or co_operating"),
+        ([{"code": "D13", "role": "lead"}, {"code": "D13", "role": "co_operating"}], "only once"),
+    ],
+)
+def test_manual_dispatch_refuses_bad_choices(cast, departments, message):
+    whistle = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    whistle_route(whistle_id=whistle.pk)
+
+    with pytest.raises(InvalidInput) as caught:
+        whistle_dispatch(whistle=whistle, actor=cast.s01_dispatcher, departments=departments)
+
+    assert any(message in m for m in caught.value.fields["departments"])
+    assert Task.objects.count() == 0
+
+
+def test_only_the_streets_own_dispatcher_dispatches_and_only_a_waiting_whistle(cast):
+    waiting = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    whistle_route(whistle_id=waiting.pk)
+    routed = raise_whistle(cast.s01_staff)
+    whistle_route(whistle_id=routed.pk)
+    choice = [{"code": "D13", "role": "lead"}]
+
+    for user in (cast.s01_staff, cast.s02_dispatcher, cast.d13_staff):
+        with pytest.raises(NotAllowed):
+            whistle_dispatch(whistle=waiting, actor=user, departments=choice)
+    with pytest.raises(Conflict):
+        whistle_dispatch(whistle=routed, actor=cast.s01_dispatcher, departments=choice)
+
+
+@time_machine.travel(MONDAY_10, tick=False)
+def test_a_quick_whistle_sets_the_check_in_deadline_to_the_appointed_time(cast):
+    appointed = datetime(2026, 3, 2, 11, 0, tzinfo=SHANGHAI)
+    whistle = raise_whistle(cast.s01_staff, mode="quick", appointed_checkin_at=appointed)
+
+    whistle_route(whistle_id=whistle.pk)
+
+    assert {t.checkin_due_at for t in whistle.tasks.all()} == {appointed}
+
+
+def test_routing_a_missing_or_draft_whistle_does_nothing(cast):
+    draft = raise_whistle(cast.s01_staff, source="party_office")
+
+    assert whistle_route(whistle_id=10**9) is None
+    assert whistle_route(whistle_id=draft.pk).status == Whistle.Status.DRAFT
+    assert Task.objects.count() == 0

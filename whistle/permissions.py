@@ -1,0 +1,101 @@
+"""Who may see and do what with whistles.
+
+Visibility is one queryset filter per role (`whistle_scope`), used by every
+list; single objects are fetched through `access_whistle`, which applies the
+same scope, so a list and a detail page can never disagree. A whistle outside
+the scope is "not found" (404); one in scope that the role may not act on is
+"not allowed" (403).
+"""
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+
+from config.errors import NotAllowed, NotFound
+from departments.models import Grade, Membership
+from whistle.models import Task, Whistle
+
+R = Membership.Role
+Source = Whistle.Source
+
+# Which sources each role may raise a whistle from.
+SOURCES_BY_ROLE: dict[str, frozenset[str]] = {
+    R.STREET_STAFF: frozenset({Source.STREET, Source.PARTY_OFFICE}),
+    R.STREET_DEPUTY: frozenset({Source.STREET, Source.PARTY_OFFICE}),
+    R.STREET_HEAD: frozenset({Source.STREET, Source.PARTY_OFFICE}),
+    R.PARTY_OFFICE: frozenset({Source.PARTY_OFFICE}),
+    R.DISPATCHER: frozenset({Source.STREET}),
+    R.GRID_WORKER: frozenset({Source.GRID_WORKER}),
+    R.HOTLINE_CLIENT: frozenset({Source.HOTLINE}),
+}
+# A difficult whistle summons a joint meeting: only the street's leadership raises one.
+GRADES_BY_ROLE: dict[str, frozenset[str]] = {
+    R.STREET_STAFF: frozenset({Grade.ORDINARY, Grade.PRIORITY}),
+    R.DISPATCHER: frozenset({Grade.ORDINARY, Grade.PRIORITY}),
+    R.GRID_WORKER: frozenset({Grade.ORDINARY, Grade.PRIORITY}),
+    R.HOTLINE_CLIENT: frozenset({Grade.ORDINARY, Grade.PRIORITY}),
+    R.STREET_DEPUTY: frozenset(Grade.values),
+    R.STREET_HEAD: frozenset(Grade.values),
+    R.PARTY_OFFICE: frozenset(Grade.values),
+}
+# Roles that see the caller's name and phone of hotline whistles unmasked.
+SEES_CALLER = frozenset({R.HOTLINE_CLIENT, R.DISPATCHER, R.STREET_HEAD, R.SUPERVISOR})
+MERGERS = frozenset({R.STREET_STAFF, R.STREET_DEPUTY, R.STREET_HEAD, R.DISPATCHER})
+
+
+def membership_of(user) -> Membership | None:
+    """The user's membership, loaded once per user object."""
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.membership
+    except Membership.DoesNotExist:
+        return None
+
+
+def role_of(user) -> str | None:
+    membership = membership_of(user)
+    return membership.role if membership else None
+
+
+def whistle_scope(user) -> QuerySet[Whistle]:
+    whistles = Whistle.objects.all()
+    if user.is_superuser:
+        return whistles
+    membership = membership_of(user)
+    if membership is None:
+        return whistles.none()
+    if membership.street_id:
+        return whistles.filter(street_id=membership.street_id)
+    if membership.department_id:
+        summoned = Task.objects.filter(whistle=OuterRef("pk"), department_id=membership.department_id)
+        return whistles.filter(Exists(summoned))
+    if membership.role == R.SUPERVISOR:
+        return whistles.filter(street__district_id=membership.district_id)
+    if membership.role == R.HOTLINE_CLIENT:
+        return whistles.filter(source=Source.HOTLINE, street__district_id=membership.district_id)
+    return whistles.none()
+
+
+def access_whistle(user, number: str, *, queryset: QuerySet[Whistle] | None = None) -> Whistle:
+    """The whistle with this number if the user may see it, else NotFound."""
+    scope = whistle_scope(user)
+    if queryset is not None:
+        scope = queryset.filter(pk__in=scope.values("pk"))
+    whistle = scope.filter(number=number).first()
+    if whistle is None:
+        raise NotFound(_("Whistle %(number)s does not exist or is not visible to you.") % {"number": number})
+    return whistle
+
+
+def require_role(user, roles, *, street_id: int | None = None) -> Membership:
+    """The user's membership if its role is one of `roles` (and of that street), else NotAllowed."""
+    membership = membership_of(user)
+    if membership is None or membership.role not in roles:
+        raise NotAllowed()
+    if street_id is not None and membership.street_id != street_id:
+        raise NotAllowed(_("Only the whistle's own street may do this."))
+    return membership
+
+
+def sees_caller(user) -> bool:
+    return user.is_superuser or role_of(user) in SEES_CALLER

@@ -1,0 +1,30 @@
+"""Every change to whistles goes through one of these services (STYLE.md, rule 3)."""
+
+from whistle.services.approval import (
+    whistle_approve,
+    whistle_decide,
+    whistle_issue,
+    whistle_reject,
+    whistle_request_signature,
+    whistle_sign,
+)
+from whistle.services.intake import SubmitResult, whistle_submit
+from whistle.services.merge import whistle_merge
+from whistle.services.requeue import whistles_requeue_stuck
+from whistle.services.routing import match_responsibilities, whistle_dispatch, whistle_route
+
+__all__ = [
+    "SubmitResult",
+    "match_responsibilities",
+    "whistle_approve",
+    "whistle_decide",
+    "whistle_dispatch",
+    "whistle_issue",
+    "whistle_merge",
+    "whistle_reject",
+    "whistle_request_signature",
+    "whistle_route",
+    "whistle_sign",
+    "whistle_submit",
+    "whistles_requeue_stuck",
+]

@@ -1,0 +1,322 @@
+"""Raising a whistle: validation, numbering, idempotent storage, hand-off to routing."""
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import InvalidInput, NotAllowed
+from departments.models import Category, Grade, Membership
+from grids.locate import locate
+from grids.models import Grid, Street
+from whistle.models import DESCRIPTION_MAX_LENGTH, Whistle, WhistleNumberSequence
+from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of
+from whistle.services.transitions import event_record
+
+logger = logging.getLogger(__name__)
+
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
+
+
+@dataclass
+class SubmitResult:
+    whistle: Whistle
+    created: bool
+    # False when the message broker could not be reached: the whistle is
+    # stored and the re-enqueue job will route it once the broker is back.
+    enqueued: bool = True
+
+
+def whistle_submit(
+    *,
+    reporter,
+    title: str,
+    description: str,
+    category: str,
+    grade: str | None = None,
+    source: str | None = None,
+    mode: str = Whistle.Mode.REGULAR,
+    lon: float | None = None,
+    lat: float | None = None,
+    address: str = "",
+    grid: str = "",
+    external_id: str = "",
+    caller_name: str = "",
+    caller_phone: str = "",
+    appointed_checkin_at: datetime | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store a new whistle (or return the one with the same external id) and queue its routing.
+
+    Party-building-office whistles of anyone but the street head start as a
+    draft for the approval chain; everything else is submitted at once.
+    """
+    now = now or timezone.now()
+    membership = membership_of(reporter)
+    if membership is None or membership.role not in SOURCES_BY_ROLE:
+        raise NotAllowed(_("Your role cannot raise whistles."))
+    source = source or _default_source(membership)
+    external_id = (external_id or "").strip()
+    if external_id:
+        existing = Whistle.objects.filter(source=source, external_id=external_id).first()
+        if existing is not None:
+            return SubmitResult(whistle=existing, created=False)
+
+    data = _validated(
+        membership=membership,
+        title=title,
+        description=description,
+        category=category,
+        grade=grade,
+        source=source,
+        mode=mode,
+        lon=lon,
+        lat=lat,
+        address=address,
+        grid=grid,
+        external_id=external_id,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        appointed_checkin_at=appointed_checkin_at,
+        now=now,
+    )
+    result = SubmitResult(whistle=None, created=True)
+    try:
+        result.whistle = _store(reporter=reporter, membership=membership, data=data, now=now, result=result)
+    except IntegrityError:
+        # Two identical submissions at the same moment: the other one won the
+        # unique (source, external_id) race; answer with its whistle.
+        existing = Whistle.objects.filter(source=source, external_id=external_id).first() if external_id else None
+        if existing is None:
+            raise
+        return SubmitResult(whistle=existing, created=False)
+    return result
+
+
+@transaction.atomic
+def _store(*, reporter, membership: Membership, data: dict, now: datetime, result: SubmitResult) -> Whistle:
+    draft = data["source"] == Whistle.Source.PARTY_OFFICE and membership.role != Membership.Role.STREET_HEAD
+    whistle = Whistle(
+        **data,
+        number=_next_number(street=data["street"], year=timezone.localtime(now).year),
+        reporter=reporter,
+        status=Whistle.Status.DRAFT if draft else Whistle.Status.SUBMITTED,
+        submitted_at=None if draft else now,
+        created_at=now,
+        updated_at=now,
+    )
+    whistle.save(force_insert=True)
+    event_record(
+        whistle=whistle,
+        verb="drafted" if draft else "submitted",
+        now=now,
+        actor=reporter,
+        new={"status": whistle.status, "grade": whistle.grade, "source": whistle.source},
+    )
+    if not draft:
+        whistle_enqueue_routing_on_commit(whistle=whistle, result=result)
+    return whistle
+
+
+def whistle_enqueue_routing_on_commit(*, whistle: Whistle, result: SubmitResult | None = None) -> None:
+    """After the whistle is committed, hand it to the routing worker.
+
+    The broker being down must not lose or fail the submission: the whistle
+    is already stored, and the re-enqueue job picks up whistles left in
+    `submitted`; the caller is told it is queued.
+    """
+    from whistle.tasks import route_whistle
+
+    def enqueue():
+        try:
+            route_whistle.apply_async(args=[whistle.pk], retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure; the whistle is safe in the database
+            logger.warning("broker unreachable; whistle %s waits for the re-enqueue job", whistle.number, exc_info=True)
+            if result is not None:
+                result.enqueued = False
+
+    transaction.on_commit(enqueue)
+
+
+def _next_number(*, street: Street, year: int) -> str:
+    """S01-2026-000123: the street's running number for the year, gap-free per committed whistle."""
+    for _attempt in range(2):
+        # Lock the street's counter row: concurrent submits in one street queue
+        # here for the length of their (short) transactions.
+        sequence = WhistleNumberSequence.objects.select_for_update().filter(street=street, year=year).first()
+        if sequence is not None:
+            break
+        try:
+            with transaction.atomic():
+                sequence = WhistleNumberSequence.objects.create(street=street, year=year, last=0)
+            break
+        except IntegrityError:
+            continue  # another submit created it first: lock theirs
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{street.code}-{year}-{sequence.last:06d}"
+
+
+def _default_source(membership: Membership) -> str:
+    return {
+        Membership.Role.GRID_WORKER: Whistle.Source.GRID_WORKER,
+        Membership.Role.HOTLINE_CLIENT: Whistle.Source.HOTLINE,
+        Membership.Role.PARTY_OFFICE: Whistle.Source.PARTY_OFFICE,
+    }.get(membership.role, Whistle.Source.STREET)
+
+
+def _validated(*, membership: Membership, now: datetime, **raw) -> dict:
+    """Every rule the input breaks, per field, or the clean values for a Whistle."""
+    errors: dict[str, list[str]] = {}
+
+    def fail(name, message):
+        errors.setdefault(name, []).append(message)
+
+    title = (raw["title"] or "").strip()
+    if not title:
+        fail("title", _("A title is required."))
+    elif len(title) > 200:
+        fail(
+            "title",
+            _("The title may have at most %(limit)d characters (it has %(count)d).")
+            % {"limit": 200, "count": len(title)},
+        )
+    description = (raw["description"] or "").strip()
+    if not description:
+        fail("description", _("A description is required."))
+    elif len(description) > DESCRIPTION_MAX_LENGTH:
+        fail(
+            "description",
+            _("The description may have at most %(limit)d characters (it has %(count)d).")
+            % {"limit": DESCRIPTION_MAX_LENGTH, "count": len(description)},
+        )
+
+    category = Category.objects.filter(code=raw["category"]).first() if raw["category"] else None
+    if category is None:
+        fail(
+            "category",
+            _("Unknown category %(code)s.") % {"code": raw["category"] or "—"}
+            if raw["category"]
+            else _("A category is required."),
+        )
+    grade = raw["grade"] or (category.default_grade if category else None)
+    if grade is None:
+        pass  # no grade given and no category to take it from: the category error says it all
+    elif grade not in Grade.values:
+        fail("grade", _("Grade must be one of %(choices)s.") % {"choices": ", ".join(Grade.values)})
+    elif grade not in GRADES_BY_ROLE[membership.role]:
+        fail(
+            "grade",
+            _("Your role (%(role)s) may not raise a %(grade)s whistle.")
+            % {"role": membership.get_role_display(), "grade": Grade(grade).label},
+        )
+    source = raw["source"]
+    if source not in Whistle.Source.values:
+        fail("source", _("Source must be one of %(choices)s.") % {"choices": ", ".join(Whistle.Source.values)})
+    elif source not in SOURCES_BY_ROLE[membership.role]:
+        fail(
+            "source",
+            _("Your role (%(role)s) may not raise whistles from the source %(source)s.")
+            % {"role": membership.get_role_display(), "source": Whistle.Source(source).label},
+        )
+    mode = raw["mode"] or Whistle.Mode.REGULAR
+    if mode not in Whistle.Mode.values:
+        fail("mode", _("Mode must be one of %(choices)s.") % {"choices": ", ".join(Whistle.Mode.values)})
+    appointed = raw["appointed_checkin_at"]
+    if mode == Whistle.Mode.QUICK:
+        if appointed is None:
+            fail("appointed_checkin_at", _("A quick whistle needs the appointed check-in time."))
+        elif timezone.is_naive(appointed):
+            fail("appointed_checkin_at", _("Give the time with its UTC offset, e.g. 2026-05-06T09:30:00+08:00."))
+        elif appointed <= now:
+            fail("appointed_checkin_at", _("The appointed check-in time must be in the future."))
+    elif appointed is not None:
+        fail("appointed_checkin_at", _("Only a quick whistle has an appointed check-in time."))
+
+    lon, lat = raw["lon"], raw["lat"]
+    point = _checked_point(lon, lat, fail)
+    grid = None
+    if not errors.keys() & {"lon", "lat"}:
+        grid = _resolved_grid(raw["grid"], point, fail)
+
+    street = grid.community.street if grid else membership.street
+    if membership.street_id and grid and grid.community.street_id != membership.street_id:
+        fail(
+            "grid" if raw["grid"] else "lon",
+            _("The place lies in %(street)s, not in your street.") % {"street": grid.community.street},
+        )
+
+    caller_name = (raw["caller_name"] or "").strip()
+    caller_phone = (raw["caller_phone"] or "").strip()
+    if len(caller_name) > 50:
+        fail("caller_name", _("The caller's name may have at most %(limit)d characters.") % {"limit": 50})
+    if caller_phone and not PHONE.match(caller_phone):
+        fail("caller_phone", _("The phone number may only have digits, spaces, dashes and a leading +."))
+    if len(raw["external_id"]) > 64:
+        fail("external_id", _("The external id may have at most %(limit)d characters.") % {"limit": 64})
+    address = (raw["address"] or "").strip()
+    if len(address) > 300:
+        fail("address", _("The address may have at most %(limit)d characters.") % {"limit": 300})
+
+    if errors:
+        raise InvalidInput(fields=errors)
+    return {
+        "title": title,
+        "description": description,
+        "category": category,
+        "grade": grade,
+        "source": source,
+        "mode": mode,
+        "lon": point[0] if point else None,
+        "lat": point[1] if point else None,
+        "address": address,
+        "grid": grid,
+        "community": grid.community if grid else None,
+        "street": street,
+        "external_id": raw["external_id"],
+        "caller_name": caller_name,
+        "caller_phone": caller_phone,
+        "appointed_checkin_at": appointed if mode == Whistle.Mode.QUICK else None,
+    }
+
+
+def _checked_point(lon, lat, fail) -> tuple[float, float] | None:
+    if lon is None and lat is None:
+        return None
+    if lon is None or lat is None:
+        fail("lon" if lon is None else "lat", _("Give both longitude and latitude, or neither."))
+        return None
+    ok = True
+    for name, value, limit in (("lon", lon, 180), ("lat", lat, 90)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            fail(name, _("Must be a number."))
+            ok = False
+        elif not -limit <= value <= limit:
+            fail(name, _("Must be between %(low)d and %(high)d.") % {"low": -limit, "high": limit})
+            ok = False
+    return (float(lon), float(lat)) if ok else None
+
+
+def _resolved_grid(code, point, fail) -> Grid | None:
+    """The grid the reporter chose, else the one under the point."""
+    if code:
+        grid = Grid.objects.select_related("community__street").filter(code=code).first()
+        if grid is None:
+            fail("grid", _("Unknown grid %(code)s.") % {"code": code})
+        return grid
+    if point is None:
+        fail("grid", _("Mark the place on the map or choose a grid."))
+        return None
+    grid = locate(*point)
+    if grid is None:
+        fail(
+            "grid",
+            _("The point (%(lon).6f, %(lat).6f) lies on no grid of the district: choose a grid.")
+            % {"lon": point[0], "lat": point[1]},
+        )
+    return grid

@@ -1,0 +1,95 @@
+"""The one way a whistle changes status, and the audit events every change writes.
+
+ALLOWED_TRANSITIONS is the whole state machine; a test pins it. A transition
+updates with `filter(pk=…, status=old)`, so that of two racing writers the
+second updates 0 rows and gets a Conflict instead of silently overwriting.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
+
+from config.errors import Conflict
+from whistle.models import Event, Task, Whistle
+
+S = Whistle.Status
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.AWAITING_SIGNATURE}),
+    S.AWAITING_SIGNATURE: frozenset({S.AWAITING_APPROVAL, S.DRAFT}),
+    S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.DRAFT}),
+    S.APPROVED: frozenset({S.SUBMITTED, S.DRAFT}),
+    S.SUBMITTED: frozenset({S.ROUTED, S.AWAITING_DISPATCH, S.MERGED}),
+    S.AWAITING_DISPATCH: frozenset({S.ROUTED, S.MERGED}),
+    S.ROUTED: frozenset({S.AWAITING_DISPATCH, S.RESOLVED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.ROUTED}),
+    S.CLOSED: frozenset(),
+    S.MERGED: frozenset(),
+}
+
+
+def event_record(
+    *,
+    whistle: Whistle,
+    verb: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    system_actor: str = "",
+    task: Task | None = None,
+    reason: str = "",
+    old: dict | None = None,
+    new: dict | None = None,
+) -> Event:
+    return Event.objects.create(
+        whistle=whistle,
+        task=task,
+        actor=actor,
+        system_actor=system_actor,
+        verb=verb,
+        reason=reason,
+        old=old,
+        new=new,
+        created_at=now,
+    )
+
+
+def whistle_transition(
+    *,
+    whistle: Whistle,
+    to: str,
+    verb: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    system_actor: str = "",
+    reason: str = "",
+    fields: dict | None = None,
+) -> Event:
+    """Move the whistle from its current status to `to`, with its Event; call inside a transaction."""
+    old = whistle.status
+    if to not in ALLOWED_TRANSITIONS[old]:
+        raise Conflict(
+            _("Whistle %(number)s is %(status)s: it cannot become %(target)s.")
+            % {"number": whistle.number, "status": whistle.get_status_display(), "target": S(to).label},
+            code="invalid_transition",
+        )
+    changes = {"status": to, "updated_at": now, **(fields or {})}
+    # Conditional update: 0 rows means someone else moved the whistle first.
+    if not Whistle.objects.filter(pk=whistle.pk, status=old).update(**changes):
+        raise Conflict(
+            _("Whistle %(number)s was changed by someone else meanwhile; reload it and try again.")
+            % {"number": whistle.number},
+            code="concurrent_change",
+        )
+    for name, value in changes.items():
+        setattr(whistle, name, value)
+    return event_record(
+        whistle=whistle,
+        verb=verb,
+        now=now,
+        actor=actor,
+        system_actor=system_actor,
+        reason=reason,
+        old={"status": old},
+        new={"status": to},
+    )
