@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "grids",
     "departments",
@@ -117,7 +120,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Object permissions never go to anonymous visitors: no "AnonymousUser" row.
+ANONYMOUS_USER_NAME = None
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
 
 # Language and time ---------------------------------------------------------------
 
@@ -142,11 +148,34 @@ STORAGES = {
 # REST framework --------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Token first: DRF takes the WWW-Authenticate header of the first class, and
+    # only with one does a request without credentials get 401 instead of 403.
+    # Session authentication enforces CSRF, as browsers need.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON in and out (DESIGN.md, "API contract"): a form-encoded body is a 415.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error in one shape: {"code", "message", "fields"}.
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Whistle and report API",
+    "DESCRIPTION": "街乡吹哨，部门报到: raise whistles, route them to departments, follow them to the end.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the installed sidecar package: no CDN is reachable from government networks.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery ------------------------------------------------------------------------
@@ -191,6 +220,13 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 # Two grids of one district may overlap by this many square metres (digitising
 # slivers along shared edges); anything larger is rejected.
 GRID_OVERLAP_TOLERANCE_M2 = env_float("GRID_OVERLAP_TOLERANCE_M2", 10.0, minimum=0.0)
+# The map's tile layer, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png; empty draws the
+# grid outlines on a plain background (government networks are often offline).
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+
+# Intake shows open whistles of the same category this near and this recent as possible duplicates.
+WHISTLE_DUPLICATE_RADIUS_M = env_int("WHISTLE_DUPLICATE_RADIUS_M", 100, minimum=1, maximum=100_000)
+WHISTLE_DUPLICATE_DAYS = env_int("WHISTLE_DUPLICATE_DAYS", 30, minimum=1, maximum=3650)
 
 # Logging ---------------------------------------------------------------------------
 

@@ -1,16 +1,21 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api import ApiNotFoundView
 
 admin.site.site_header = _("Whistle and report: administration")
 admin.site.site_title = _("Whistle and report")
 admin.site.index_title = _("District, departments and responsibilities")
 
 urlpatterns = [
-    # The workbenches of each role come with the workflow; until then the
-    # administration is where the district is looked after.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The API (DESIGN.md, "API contract (v1)"); any other address under api/ is a 404 in its error shape.
+    path("api/v1/", include("whistle.urls_api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", ApiNotFoundView.as_view()),
+    path("", include("whistle.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

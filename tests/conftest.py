@@ -23,7 +23,10 @@ def community(street):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing takes most of a second per user; tests are not about its strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # hashes made outside a test (seed_demo)
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +134,15 @@ def cast(db):
         unruled=unruled,
         **users,
     )
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that commits must restore the migrations' data (calendar, deadline policies).
+
+    A committing test without serialized_rollback flushes the database and
+    re-emits post_migrate, which then clashes with the next one that restores.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)")

@@ -7,6 +7,8 @@ the scope is "not found" (404); one in scope that the role may not act on is
 "not allowed" (403).
 """
 
+import re
+
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
@@ -99,3 +101,16 @@ def require_role(user, roles, *, street_id: int | None = None) -> Membership:
 
 def sees_caller(user) -> bool:
     return user.is_superuser or role_of(user) in SEES_CALLER
+
+
+def mask_name(name: str) -> str:
+    """张女士 → 张**: the family name is enough to address the caller."""
+    return name[:1] + "*" * (len(name) - 1) if len(name) > 1 else "*" * len(name)
+
+
+def mask_phone(phone: str) -> str:
+    """138 0000 0000 → 138****0000: the usual masking of Chinese mobile numbers."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) >= 8:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]

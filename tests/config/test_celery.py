@@ -6,7 +6,7 @@ from config.celery import ping
 
 
 @pytest.mark.live_worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_live_worker_consumes_a_task_on_the_configured_broker_and_test_database(live_worker):
     answer = ping.apply_async().get(timeout=30)
 

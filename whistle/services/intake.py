@@ -15,7 +15,7 @@ from departments.models import Category, Grade, Membership
 from grids.locate import locate
 from grids.models import Grid, Street
 from whistle.models import DESCRIPTION_MAX_LENGTH, Whistle, WhistleNumberSequence
-from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of
+from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of, whistle_scope
 from whistle.services.transitions import event_record
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ def whistle_submit(
         raise NotAllowed(_("Your role cannot raise whistles."))
     source = source or _default_source(membership)
     external_id = (external_id or "").strip()
-    if external_id:
-        existing = Whistle.objects.filter(source=source, external_id=external_id).first()
+    if external_id and source in SOURCES_BY_ROLE[membership.role]:
+        existing = _repeat(reporter=reporter, source=source, external_id=external_id)
         if existing is not None:
             return SubmitResult(whistle=existing, created=False)
 
@@ -91,11 +91,25 @@ def whistle_submit(
     except IntegrityError:
         # Two identical submissions at the same moment: the other one won the
         # unique (source, external_id) race; answer with its whistle.
-        existing = Whistle.objects.filter(source=source, external_id=external_id).first() if external_id else None
+        existing = _repeat(reporter=reporter, source=source, external_id=external_id) if external_id else None
         if existing is None:
             raise
         return SubmitResult(whistle=existing, created=False)
     return result
+
+
+def _repeat(*, reporter, source: str, external_id: str) -> Whistle | None:
+    """The whistle stored earlier under this external id, if the reporter may see it.
+
+    An id taken by a whistle outside the reporter's scope is refused rather
+    than answered with a whistle they must not see.
+    """
+    existing = Whistle.objects.filter(source=source, external_id=external_id).first()
+    if existing is None:
+        return None
+    if not whistle_scope(reporter).filter(pk=existing.pk).exists():
+        raise InvalidInput(fields={"external_id": [_("This external id is already used by another whistle.")]})
+    return existing
 
 
 @transaction.atomic

@@ -1,0 +1,198 @@
+"""The whistle endpoints of the API (DESIGN.md, "API contract (v1)").
+
+Each endpoint parses its input, finds the whistle through the user's scope,
+calls one service and renders the whistle as a selector loads it. Errors are
+raised, never formatted here: config.api turns them into the one error shape.
+"""
+
+from datetime import UTC
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext as _
+from django_filters import fields as filter_fields
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api import ErrorSerializer, PageNumberPagination
+from config.errors import InvalidInput, NotFound
+from departments.models import Grade
+from whistle.models import Whistle
+from whistle.permissions import access_whistle, sees_caller
+from whistle.selectors import whistle_get, whistle_list
+from whistle.serializers import (
+    DecisionSerializer,
+    DispatchSerializer,
+    MergeSerializer,
+    WhistleDetailSerializer,
+    WhistleSubmitSerializer,
+    WhistleSubmittedSerializer,
+    WhistleSummarySerializer,
+)
+from whistle.services import whistle_decide, whistle_dispatch, whistle_merge, whistle_submit
+
+
+class _StorableIsoDateTimeField(filter_fields.IsoDateTimeField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None:
+            try:
+                # Year 9999 at -14:00 has no UTC time: the database would fail on it.
+                value.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return value
+
+
+class StorableIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _StorableIsoDateTimeField
+
+
+class WhistleFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Whistle.Status.choices)
+    street = django_filters.CharFilter(field_name="street__code", help_text="Street code, e.g. S01.")
+    category = django_filters.CharFilter(field_name="category__code", help_text="Category code.")
+    grade = django_filters.ChoiceFilter(choices=Grade.choices)
+    source = django_filters.ChoiceFilter(choices=Whistle.Source.choices)
+    created_after = StorableIsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after this ISO-8601 time."
+    )
+    created_before = StorableIsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Created before this ISO-8601 time."
+    )
+
+    class Meta:
+        model = Whistle
+        fields = ["status", "street", "category", "grade", "source", "created_after", "created_before"]
+
+
+def _errors(*statuses: int) -> dict:
+    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
+
+
+ACTION_ERRORS = _errors(400, 401, 403, 404, 409)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Whistles in your scope", responses={200: WhistleSummarySerializer, **_errors(400, 401)}
+    ),
+    retrieve=extend_schema(summary="One whistle", responses={200: WhistleDetailSerializer, **_errors(401, 404)}),
+)
+class WhistleViewSet(viewsets.GenericViewSet):
+    lookup_field = "number"
+    # Whistle numbers are S01-2026-000123; anything else is no whistle (and never reaches a query).
+    lookup_value_regex = r"[A-Za-z0-9-]{1,32}"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = WhistleFilter
+    pagination_class = PageNumberPagination
+    serializer_class = WhistleDetailSerializer
+
+    # The input of each action (OPTIONS describes it); the output is always the whistle.
+    input_serializers = {
+        "create": WhistleSubmitSerializer,
+        "approve": DecisionSerializer,
+        "dispatch_by_hand": DispatchSerializer,
+        "merge": MergeSerializer,
+    }
+
+    def get_queryset(self):
+        return whistle_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        # OPTIONS runs as the "metadata" action, describing each method with the request cloned to it.
+        action = self.action_map.get(self.request.method.lower()) if self.action == "metadata" else self.action
+        return self.input_serializers.get(action, WhistleDetailSerializer)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(WhistleSummarySerializer(page, many=True).data)
+
+    def retrieve(self, request, number=None):
+        return self._detail(number)
+
+    @extend_schema(
+        summary="Raise a whistle",
+        request=WhistleSubmitSerializer,
+        responses={
+            201: OpenApiResponse(WhistleSubmittedSerializer, description="Stored (and queued for routing)."),
+            200: OpenApiResponse(WhistleSubmittedSerializer, description="A whistle with this external_id exists."),
+            **_errors(400, 401, 403, 413, 415),
+        },
+    )
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = whistle_submit(reporter=request.user, **serializer.validated_data)
+        notice = (
+            ""
+            if result.enqueued
+            else _(
+                "The whistle is stored. The routing queue cannot be reached just now: "
+                "it will be routed as soon as the queue is back."
+            )
+        )
+        body = {
+            **self._render(result.whistle.number),
+            "created": result.created,
+            "enqueued": result.enqueued,
+            "notice": notice,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Approve the step due, or reject to the draft (party-building office whistles)",
+        request=DecisionSerializer,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, number=None):
+        data = self._parsed()
+        whistle_decide(whistle=access_whistle(request.user, number), actor=request.user, **data)
+        return self._detail(number)
+
+    @extend_schema(
+        summary="Route by hand a whistle waiting for dispatch",
+        request=DispatchSerializer,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    # Not named `dispatch`: that is the view's own request dispatcher.
+    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    def dispatch_by_hand(self, request, number=None):
+        data = self._parsed()
+        whistle_dispatch(whistle=access_whistle(request.user, number), actor=request.user, **data)
+        return self._detail(number)
+
+    @extend_schema(
+        summary="Mark as a duplicate of another whistle",
+        request=MergeSerializer,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, number=None):
+        into = self._parsed()["into"].strip()
+        whistle = access_whistle(request.user, number)
+        try:
+            target = access_whistle(request.user, into)
+        except NotFound as error:
+            # The address names an existing whistle; the body names the missing one.
+            raise InvalidInput(
+                fields={"into": [error.message if into else _("Give the number of a whistle.")]}
+            ) from None
+        whistle_merge(whistle=whistle, into=target, actor=request.user)
+        return self._detail(number)
+
+    def _parsed(self) -> dict:
+        serializer = self.get_serializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return {name: serializer.validated_data.get(name, "") for name in serializer.fields}
+
+    def _render(self, number: str) -> dict:
+        whistle = whistle_get(user=self.request.user, number=number)
+        return WhistleDetailSerializer(whistle, context={"sees_caller": sees_caller(self.request.user)}).data
+
+    def _detail(self, number: str) -> Response:
+        return Response(self._render(number))

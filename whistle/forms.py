@@ -1,0 +1,174 @@
+"""Forms of the whistle pages: they parse and render input; the services validate it.
+
+The fields here only turn text into Python values (a number, a time); every
+rule of the domain — which categories exist, which grades a role may use, that
+a point lies on a grid — is checked by the service, whose messages the form
+then shows beside the field they name. So the web form and the API can never
+disagree on what is allowed.
+"""
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import InvalidInput
+from departments.models import Category, Grade
+from whistle.models import DESCRIPTION_MAX_LENGTH, Whistle
+from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of
+from whistle.selectors import category_choices, dispatch_department_choices, street_grids
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error: InvalidInput) -> None:
+        """Show each field's messages in place; messages about fields this form lacks go on top."""
+        for name, messages in error.fields.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        if not error.fields:
+            self.add_error(None, error.message)
+
+
+def _ordered(choices, allowed) -> list[tuple[str, str]]:
+    return [(value, label) for value, label in choices if value in allowed]
+
+
+class WhistleForm(ServiceErrorsMixin, forms.Form):
+    category = forms.CharField(label=_("Category"), required=False, widget=forms.Select)
+    grade = forms.CharField(label=_("Grade"), required=False, widget=forms.Select)
+    source = forms.CharField(label=_("Source"), required=False, widget=forms.Select)
+    mode = forms.CharField(
+        label=_("Mode"),
+        required=False,
+        initial=Whistle.Mode.REGULAR,
+        widget=forms.RadioSelect(choices=Whistle.Mode.choices),
+    )
+    appointed_checkin_at = forms.DateTimeField(
+        label=_("Appointed check-in time"),
+        required=False,
+        help_text=_("Quick whistles only: when the department heads are to report in."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    title = forms.CharField(label=_("Title"), required=False, widget=forms.TextInput(attrs={"maxlength": 200}))
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": DESCRIPTION_MAX_LENGTH}),
+    )
+    address = forms.CharField(label=_("Address"), required=False, widget=forms.TextInput(attrs={"maxlength": 300}))
+    lon = forms.FloatField(label=_("Longitude"), required=False, widget=forms.HiddenInput)
+    lat = forms.FloatField(label=_("Latitude"), required=False, widget=forms.HiddenInput)
+    grid = forms.CharField(label=_("Grid"), required=False, widget=forms.Select)
+    # Set by the "mark mine as a duplicate of this one" buttons of the suggestions.
+    duplicate_of = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        membership = membership_of(user)
+        role = membership.role if membership else None
+        self.fields["description"].help_text = gettext(
+            "What is wrong, where exactly, since when; at most %(limit)d characters."
+        ) % {"limit": DESCRIPTION_MAX_LENGTH}
+        self.fields["category"].widget.choices = [("", _("Choose a category"))] + category_choices()
+        self.fields["grade"].widget.choices = [("", _("As the category suggests"))] + _ordered(
+            Grade.choices, GRADES_BY_ROLE.get(role, ())
+        )
+        sources = _ordered(Whistle.Source.choices, SOURCES_BY_ROLE.get(role, ()))
+        if len(sources) == 1:
+            self.fields["source"].widget = forms.HiddenInput()
+            self.fields["source"].initial = sources[0][0]
+        else:
+            self.fields["source"].widget.choices = sources
+        self.fields["grid"].widget.choices = [("", _("Found from the point on the map"))] + [
+            (grid.code, f"{grid.code} {grid.name} ({grid.community.name})") for grid in street_grids(user=user)
+        ]
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.HiddenInput, forms.RadioSelect)):
+                continue
+            widget.attrs.setdefault("class", "form-select" if isinstance(widget, forms.Select) else "form-control")
+
+    def service_kwargs(self) -> dict:
+        """The arguments of whistle_submit, from the parsed input."""
+        data = self.cleaned_data
+        mode = data["mode"] or Whistle.Mode.REGULAR
+        return {
+            "title": data["title"],
+            "description": data["description"],
+            "category": data["category"],
+            "grade": data["grade"] or None,
+            "source": data["source"] or None,
+            "mode": mode,
+            # The time field is hidden for a regular whistle: what it still holds does not count.
+            "appointed_checkin_at": data["appointed_checkin_at"] if mode == Whistle.Mode.QUICK else None,
+            "lon": data["lon"],
+            "lat": data["lat"],
+            "address": data["address"],
+            "grid": data["grid"],
+        }
+
+
+class RejectForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
+
+
+class DispatchForm(ServiceErrorsMixin, forms.Form):
+    lead = forms.CharField(
+        label=_("Lead department"), required=False, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    co_operating = forms.Field(
+        label=_("Co-operating departments"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 8}),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        help_text=_("Why these departments; shown in the routing explanation."),
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
+
+    def __init__(self, *args, whistle: Whistle, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = dispatch_department_choices(whistle=whistle)
+        self.fields["lead"].widget.choices = [("", _("Choose the lead department"))] + choices
+        self.fields["co_operating"].widget.choices = choices
+
+    def departments(self) -> list[dict]:
+        """[{code, role}] as whistle_dispatch takes them."""
+        lead = self.cleaned_data["lead"]
+        co_operating = [code for code in (self.cleaned_data["co_operating"] or []) if code]
+        chosen = [{"code": lead, "role": "lead"}] if lead else []
+        return chosen + [{"code": code, "role": "co_operating"} for code in co_operating]
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(
+        label=_("Duplicate of whistle number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "S01-2026-000123"}),
+    )
+
+
+class WhistleFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Whistle.Status.choices, empty_label=_("any"))
+    category = django_filters.ModelChoiceFilter(
+        label=_("Category"),
+        queryset=Category.objects.order_by("code"),
+        to_field_name="code",
+        empty_label=_("any"),
+    )
+    grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices, empty_label=_("any"))
+
+    class Meta:
+        model = Whistle
+        fields = ["status", "category", "grade"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            field.widget.attrs["class"] = "form-select form-select-sm"

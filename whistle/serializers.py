@@ -1,0 +1,144 @@
+"""API input and output shapes of whistles.
+
+Input serializers check types only (a number is a JSON number, a time an
+ISO-8601 string); every rule of the domain is the service's, so the API and
+the web form can never disagree on what is allowed. Output serializers render
+what the selectors loaded, by public codes, never database ids.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.api import OffsetDateTimeField, StrictCharField, StrictFloatField
+from whistle.models import Whistle
+from whistle.permissions import mask_name, mask_phone
+
+# Input ------------------------------------------------------------------------------------
+
+
+class WhistleSubmitSerializer(serializers.Serializer):
+    title = StrictCharField(default="", help_text="At most 200 characters.")
+    description = StrictCharField(default="", help_text="At most 4,000 characters.")
+    category = StrictCharField(default="", help_text="Category code, e.g. ENV-COMPOUND.")
+    grade = StrictCharField(help_text="ordinary, priority or difficult; the category's default when left out.")
+    source = StrictCharField(
+        help_text="street, party_office, hotline or grid_worker; the role's default when left out."
+    )
+    mode = StrictCharField(help_text="regular (default) or quick.")
+    lon = StrictFloatField(help_text="Longitude (WGS 84); give lon and lat, or a grid.")
+    lat = StrictFloatField(help_text="Latitude (WGS 84).")
+    address = StrictCharField()
+    grid = StrictCharField(help_text="Grid code; found from lon/lat when left out.")
+    external_id = StrictCharField(
+        help_text="The caller's own id (the hotline's work-order number): a repeat returns the existing whistle."
+    )
+    caller_name = StrictCharField()
+    caller_phone = StrictCharField()
+    appointed_checkin_at = OffsetDateTimeField(help_text="Quick whistles: ISO-8601 with offset.")
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = StrictCharField(help_text="approve (the step due for your role) or reject (back to the draft).")
+    reason = StrictCharField(help_text="Required when rejecting.")
+
+
+class DispatchedDepartmentSerializer(serializers.Serializer):
+    code = StrictCharField(help_text="Department code, e.g. D13.")
+    role = StrictCharField(help_text="lead or co_operating.")
+
+
+class DispatchSerializer(serializers.Serializer):
+    departments = DispatchedDepartmentSerializer(many=True, default=list, help_text="Exactly one lead.")
+    note = StrictCharField(help_text="Why these departments; required to summon one that returned the whistle.")
+
+
+class MergeSerializer(serializers.Serializer):
+    into = StrictCharField(help_text="Number of the open whistle this one duplicates.")
+
+
+# Output -----------------------------------------------------------------------------------
+
+
+class CodeNameSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    department = CodeNameSerializer()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    acknowledge_due_at = serializers.DateTimeField()
+    checkin_due_at = serializers.DateTimeField()
+    resolve_due_at = serializers.DateTimeField()
+
+
+class EventSerializer(serializers.Serializer):
+    time = serializers.DateTimeField(source="created_at")
+    verb = serializers.CharField()
+    actor = serializers.SerializerMethodField(help_text="Username, or the system actor (router, sweeper).")
+    system = serializers.SerializerMethodField(help_text="True when the platform itself acted.")
+    reason = serializers.CharField()
+
+    def get_actor(self, event) -> str:
+        return event.actor.get_username() if event.actor_id else event.system_actor
+
+    def get_system(self, event) -> bool:
+        return not event.actor_id
+
+
+class WhistleSummarySerializer(serializers.Serializer):
+    number = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Whistle.Status.choices)
+    category = CodeNameSerializer()
+    grade = serializers.CharField()
+    source = serializers.ChoiceField(choices=Whistle.Source.choices)
+    mode = serializers.ChoiceField(choices=Whistle.Mode.choices)
+    street = CodeNameSerializer()
+    community = CodeNameSerializer(allow_null=True)
+    grid = CodeNameSerializer(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    address = serializers.CharField()
+    reporter = serializers.CharField(source="reporter.username")
+    external_id = serializers.CharField()
+    merged_into = serializers.CharField(source="merged_into.number", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    routed_at = serializers.DateTimeField(allow_null=True)
+
+
+class WhistleDetailSerializer(WhistleSummarySerializer):
+    """The whole whistle; the caller's name and phone are masked unless context["sees_caller"]."""
+
+    description = serializers.CharField()
+    caller_name = serializers.SerializerMethodField()
+    caller_phone = serializers.SerializerMethodField()
+    appointed_checkin_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    tasks = TaskSerializer(many=True, source="tasks.all")
+    routing = serializers.JSONField(help_text="Why each department was chosen: rule, scope, or manual dispatch.")
+    events = EventSerializer(many=True, source="events.all")
+    duplicates = serializers.SerializerMethodField(help_text="Numbers of the whistles merged into this one.")
+
+    def get_caller_name(self, whistle) -> str:
+        return whistle.caller_name if self.context.get("sees_caller") else mask_name(whistle.caller_name)
+
+    def get_caller_phone(self, whistle) -> str:
+        return whistle.caller_phone if self.context.get("sees_caller") else mask_phone(whistle.caller_phone)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_duplicates(self, whistle) -> list[str]:
+        return [duplicate.number for duplicate in whistle.duplicates.all()]
+
+
+class WhistleSubmittedSerializer(WhistleDetailSerializer):
+    """The answer to a submission: the whistle, and whether it was new and handed to routing."""
+
+    created = serializers.BooleanField(help_text="False when a whistle with this external_id already existed.")
+    enqueued = serializers.BooleanField(
+        help_text="False when the routing queue was unreachable: the whistle is stored and is routed once it is back."
+    )
+    notice = serializers.CharField(allow_blank=True)

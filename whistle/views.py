@@ -1,0 +1,327 @@
+"""The whistle pages: raise a whistle, see it, act on it, list them.
+
+Each view parses input, checks access, calls one service or selector and
+renders (STYLE.md, rule 9). Domain errors a view does not turn into a message
+become the error page with their status (config.views.html_errors).
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from config.errors import Conflict, InvalidInput, NotFound
+from config.views import html_errors
+from departments.models import STREET_ROLES, Membership
+from whistle import selectors
+from whistle.forms import DispatchForm, MergeForm, RejectForm, WhistleFilter, WhistleForm
+from whistle.models import Whistle
+from whistle.permissions import access_whistle, membership_of, require_role
+from whistle.services import (
+    whistle_approve,
+    whistle_dispatch,
+    whistle_issue,
+    whistle_merge,
+    whistle_reject,
+    whistle_request_signature,
+    whistle_sign,
+    whistle_submit,
+)
+
+R = Membership.Role
+# The web form is for the street's own people; the hotline submits through the API.
+INTAKE_ROLES = frozenset(STREET_ROLES)
+APPROVER_ROLES = frozenset({R.STREET_STAFF, R.STREET_DEPUTY, R.STREET_HEAD, R.PARTY_OFFICE})
+PAGE_SIZE = 50
+
+
+def nav_context(user, current: str) -> dict:
+    """Which tabs of the whistle pages this user has, and which one is open."""
+    role = getattr(membership_of(user), "role", None)
+    return {
+        "nav": {
+            "current": current,
+            "raise": role in INTAKE_ROLES,
+            "queue": role in INTAKE_ROLES,
+            "approvals": role in APPROVER_ROLES,
+        }
+    }
+
+
+@login_required
+def landing(request):
+    """Where a signed-in user starts: for now every role's list of the whistles it may see."""
+    return redirect("whistle:list")
+
+
+# Lists ------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def whistle_list(request):
+    filters = WhistleFilter(request.GET or None, queryset=selectors.whistle_list(user=request.user))
+    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "whistle/list.html",
+        {"filters": filters, "page": page, **nav_context(request.user, "list")},
+    )
+
+
+@require_GET
+@login_required
+@html_errors
+def whistle_queue(request):
+    require_role(request.user, INTAKE_ROLES)
+    page = Paginator(selectors.whistle_queue(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "whistle/queue.html", {"page": page, **nav_context(request.user, "queue")})
+
+
+@require_GET
+@login_required
+@html_errors
+def whistle_approvals(request):
+    require_role(request.user, APPROVER_ROLES)
+    page = Paginator(selectors.whistle_approvals(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "whistle/approvals.html", {"page": page, **nav_context(request.user, "approvals")})
+
+
+# Raising a whistle ----------------------------------------------------------------
+
+
+@login_required
+@html_errors
+def whistle_new(request):
+    require_role(request.user, INTAKE_ROLES)
+    form = WhistleForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result, primary = _submit(request.user, form)
+        except InvalidInput as error:
+            form.add_service_errors(error)
+        except Conflict as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _submitted_message(result, primary))
+            return redirect("whistle:detail", number=result.whistle.number)
+    return render(
+        request,
+        "whistle/new.html",
+        {
+            "form": form,
+            "map_tile_url": settings.MAP_TILE_URL,
+            "can_merge": selectors.may_merge(request.user),
+            **nav_context(request.user, "new"),
+        },
+    )
+
+
+def _submit(user, form: WhistleForm):
+    """Submit the whistle; with `duplicate_of`, submit it and merge it into that one together."""
+    number = (form.cleaned_data["duplicate_of"] or "").strip()
+    if not number:
+        return whistle_submit(reporter=user, **form.service_kwargs()), None
+    try:
+        primary = access_whistle(user, number)
+    except NotFound as error:
+        raise InvalidInput(error.message) from None
+    # Two services in one transaction, on purpose: the new whistle is merged
+    # before anything commits, so the routing queued on commit finds it merged
+    # and never summons a department for the duplicate.
+    with transaction.atomic():
+        result = whistle_submit(reporter=user, **form.service_kwargs())
+        whistle_merge(whistle=result.whistle, into=primary, actor=user)
+    return result, primary
+
+
+def _submitted_message(result, primary: Whistle | None) -> str:
+    number = result.whistle.number
+    if primary is not None:
+        return _("Whistle %(number)s is stored as a duplicate of %(primary)s; no department is summoned for it.") % {
+            "number": number,
+            "primary": primary.number,
+        }
+    if result.whistle.status == Whistle.Status.DRAFT:
+        return _("Whistle %(number)s is saved as a draft: ask the deputy to sign it.") % {"number": number}
+    if not result.enqueued:
+        return _(
+            "Whistle %(number)s is stored. The routing queue cannot be reached just now: "
+            "it will be routed as soon as the queue is back."
+        ) % {"number": number}
+    return _("Whistle %(number)s is submitted and is being routed to the departments.") % {"number": number}
+
+
+@require_GET
+@login_required
+@html_errors
+def whistle_duplicates(request):
+    """The possible duplicates of what the user is typing (an htmx partial of the form)."""
+    require_role(request.user, INTAKE_ROLES)
+    category = request.GET.get("category", "")
+    point = _point(request.GET.get("lon"), request.GET.get("lat"))
+    duplicates = []
+    if category and point:
+        duplicates = selectors.whistle_possible_duplicates(
+            user=request.user, category=category, lon=point[0], lat=point[1], now=timezone.now()
+        )
+    return render(
+        request,
+        "whistle/_duplicates.html",
+        {
+            "duplicates": duplicates,
+            "asked": bool(category and point),
+            "can_merge": selectors.may_merge(request.user),
+            "radius": settings.WHISTLE_DUPLICATE_RADIUS_M,
+            "days": settings.WHISTLE_DUPLICATE_DAYS,
+        },
+    )
+
+
+def _point(lon: str | None, lat: str | None) -> tuple[float, float] | None:
+    try:
+        point = float(lon), float(lat)
+    except (TypeError, ValueError):
+        return None
+    if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):  # also false for NaN
+        return None
+    return point
+
+
+@require_GET
+@login_required
+def street_grids_geojson(request):
+    """The grids of the user's street, for the intake map."""
+    return JsonResponse(
+        selectors.street_grids_geojson(user=request.user), content_type="application/geo+json; charset=utf-8"
+    )
+
+
+# One whistle ------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+@html_errors
+def whistle_detail(request, number: str):
+    whistle = selectors.whistle_get(user=request.user, number=number)
+    actions = selectors.whistle_actions(user=request.user, whistle=whistle)
+    context = {
+        "whistle": whistle,
+        "caller": selectors.whistle_caller(user=request.user, whistle=whistle),
+        "routing": selectors.whistle_routing_explained(whistle),
+        "timeline": selectors.whistle_timeline(whistle),
+        "actions": actions,
+        "step": next((a for a in actions if a in STEP_ACTIONS), None),
+        **nav_context(request.user, "detail"),
+    }
+    if "reject" in actions:
+        context["reject_form"] = RejectForm()
+    if "dispatch" in actions:
+        context["dispatch_form"] = DispatchForm(whistle=whistle)
+    if "merge" in actions:
+        context["merge_form"] = MergeForm()
+        if whistle.lon is not None and whistle.lat is not None:
+            context["merge_candidates"] = selectors.whistle_possible_duplicates(
+                user=request.user,
+                category=whistle.category.code,
+                lon=whistle.lon,
+                lat=whistle.lat,
+                now=timezone.now(),
+                exclude_id=whistle.pk,
+            )
+    return render(request, "whistle/detail.html", context)
+
+
+def _act(request, number: str, call, success: str):
+    """Run one service on the whistle; its refusals become messages on the whistle page.
+
+    NotAllowed is not caught: acting beyond one's role is the 403 page.
+    """
+    whistle = access_whistle(request.user, number)
+    try:
+        call(whistle)
+    except InvalidInput as error:
+        for text in [m for field in error.fields.values() for m in field] or [error.message]:
+            messages.error(request, text)
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success % {"number": whistle.number})
+    return redirect("whistle:detail", number=whistle.number)
+
+
+def step_services() -> dict:
+    return {
+        "request_signature": (whistle_request_signature, _("Whistle %(number)s is sent to the deputy to sign.")),
+        "sign": (whistle_sign, _("Whistle %(number)s is signed and goes to the head for approval.")),
+        "approve": (whistle_approve, _("Whistle %(number)s is approved; the party-building office issues it.")),
+        "issue": (whistle_issue, _("Whistle %(number)s is issued and is being routed to the departments.")),
+    }
+
+
+STEP_ACTIONS = ("request_signature", "sign", "approve", "issue")
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_step(request, number: str, step: str):
+    """One step of the approval chain: ask for signature, sign, approve or issue."""
+    if step not in STEP_ACTIONS:
+        raise Http404
+    service, success = step_services()[step]
+    return _act(request, number, lambda whistle: service(whistle=whistle, actor=request.user), success)
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_reject_view(request, number: str):
+    form = RejectForm(request.POST)
+    form.is_valid()
+    reason = form.cleaned_data.get("reason", "")
+    return _act(
+        request,
+        number,
+        lambda whistle: whistle_reject(whistle=whistle, actor=request.user, reason=reason),
+        _("Whistle %(number)s is sent back to its draft."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_dispatch_view(request, number: str):
+    def dispatch(whistle):
+        form = DispatchForm(request.POST, whistle=whistle)
+        form.is_valid()
+        whistle_dispatch(
+            whistle=whistle, actor=request.user, departments=form.departments(), note=form.cleaned_data["note"]
+        )
+
+    return _act(request, number, dispatch, _("Whistle %(number)s is dispatched to the departments you chose."))
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_merge_view(request, number: str):
+    form = MergeForm(request.POST)
+
+    def merge(whistle):
+        if not form.is_valid():
+            raise InvalidInput(fields={"into": form.errors.get("into", [])})
+        try:
+            into = access_whistle(request.user, form.cleaned_data["into"].strip())
+        except NotFound as error:
+            raise InvalidInput(fields={"into": [error.message]}) from None
+        whistle_merge(whistle=whistle, into=into, actor=request.user)
+
+    return _act(request, number, merge, _("Whistle %(number)s is merged as a duplicate."))
