@@ -107,14 +107,19 @@ def live_worker(django_db_setup, django_db_blocker):
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
+    if process.poll() is None:
+        # The main process only: its warm shutdown stops the pool children in
+        # order, whereas a signal to the whole group kills them under it first.
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
 
 
 def _log_path(queue: str) -> Path:
