@@ -27,7 +27,6 @@ This module imports nothing of the whistle app, which calls it.
 """
 
 import datetime as dt
-import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,8 +36,8 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
 
+from config.stamps import read_stamp, renew_stamp
 from escalation.models import (
     MAX_WINDOW_AMOUNT,
     MAX_WINDOW_DAYS,
@@ -293,31 +292,15 @@ class _Snapshot:
 
 _lock = threading.Lock()
 _current: _Snapshot | None = None
-_VERSION_SQL = None
 
 
 def calendar_version() -> int:
-    # Every deadline computation pays this read, so it skips the ORM (as grids.locate does).
-    global _VERSION_SQL
-    if _VERSION_SQL is None:
-        table = connection.ops.quote_name(CalendarVersion._meta.db_table)
-        _VERSION_SQL = f"SELECT version FROM {table} WHERE id = 1"
-    with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL)
-        row = cursor.fetchone()
-    return row[0] if row else 0
+    return read_stamp(CalendarVersion)
 
 
 def bump_calendar_version() -> None:
-    """Tell every process its snapshot is stale; call inside the transaction that made the change.
-
-    The stamp is random rather than a counter: after a rolled-back change a
-    counter would come back to a number some process already built a snapshot
-    for, from rows that were never committed.
-    """
-    stamp = secrets.randbits(62)
-    if not CalendarVersion.objects.filter(pk=1).update(version=stamp):
-        CalendarVersion.objects.update_or_create(pk=1, defaults={"version": stamp})
+    """Tell every process its snapshot is stale; call inside the transaction that made the change."""
+    renew_stamp(CalendarVersion)
 
 
 def load_calendar(version: int = 0) -> Calendar:
