@@ -59,8 +59,9 @@ def role_of(user) -> str | None:
     return membership.role if membership else None
 
 
-def whistle_scope(user) -> QuerySet[Whistle]:
-    whistles = Whistle.objects.all()
+def whistle_scope(user, whistles: QuerySet[Whistle] | None = None) -> QuerySet[Whistle]:
+    """The whistles (of `whistles`, default all) the user may see."""
+    whistles = Whistle.objects.all() if whistles is None else whistles
     if user.is_superuser:
         return whistles
     membership = membership_of(user)
@@ -80,10 +81,7 @@ def whistle_scope(user) -> QuerySet[Whistle]:
 
 def access_whistle(user, number: str, *, queryset: QuerySet[Whistle] | None = None) -> Whistle:
     """The whistle with this number if the user may see it, else NotFound."""
-    scope = whistle_scope(user)
-    if queryset is not None:
-        scope = queryset.filter(pk__in=scope.values("pk"))
-    whistle = scope.filter(number=number).first()
+    whistle = whistle_scope(user, queryset).filter(number=number).first()
     if whistle is None:
         raise NotFound(_("Whistle %(number)s does not exist or is not visible to you.") % {"number": number})
     return whistle
