@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,6 +31,7 @@ from whistle.services import (
     whistle_request_signature,
     whistle_sign,
     whistle_submit,
+    whistle_submit_as_duplicate,
 )
 
 R = Membership.Role
@@ -132,13 +132,7 @@ def _submit(user, form: WhistleForm):
         primary = access_whistle(user, number)
     except NotFound as error:
         raise InvalidInput(error.message) from None
-    # Two services in one transaction, on purpose: the new whistle is merged
-    # before anything commits, so the routing queued on commit finds it merged
-    # and never summons a department for the duplicate.
-    with transaction.atomic():
-        result = whistle_submit(reporter=user, **form.service_kwargs())
-        whistle_merge(whistle=result.whistle, into=primary, actor=user)
-    return result, primary
+    return whistle_submit_as_duplicate(reporter=user, into=primary, **form.service_kwargs()), primary
 
 
 def _submitted_message(result, primary: Whistle | None) -> str:

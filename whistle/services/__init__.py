@@ -9,7 +9,7 @@ from whistle.services.approval import (
     whistle_sign,
 )
 from whistle.services.intake import SubmitResult, whistle_submit
-from whistle.services.merge import whistle_merge
+from whistle.services.merge import whistle_merge, whistle_submit_as_duplicate
 from whistle.services.requeue import whistles_requeue_stuck
 from whistle.services.routing import match_responsibilities, whistle_dispatch, whistle_route
 
@@ -26,5 +26,6 @@ __all__ = [
     "whistle_route",
     "whistle_sign",
     "whistle_submit",
+    "whistle_submit_as_duplicate",
     "whistles_requeue_stuck",
 ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from config.errors import Conflict, InvalidInput
 from whistle.models import Whistle
 from whistle.permissions import MERGERS, require_role
+from whistle.services.intake import SubmitResult, whistle_submit
 from whistle.services.transitions import event_record, whistle_transition
 
 S = Whistle.Status
@@ -68,3 +69,14 @@ def whistle_merge(*, whistle: Whistle, into: Whistle, actor, now: datetime | Non
         },
     )
     return whistle
+
+
+@transaction.atomic
+def whistle_submit_as_duplicate(*, reporter, into: Whistle, **fields) -> SubmitResult:
+    """Raise a whistle already known to duplicate `into`: stored, then merged, in one transaction.
+
+    The routing queued on commit finds it merged and never summons a department for it.
+    """
+    result = whistle_submit(reporter=reporter, **fields)
+    whistle_merge(whistle=result.whistle, into=into, actor=reporter)
+    return result
