@@ -7,10 +7,14 @@ keeps its cache until the stamp it reads differs. Used by the location index
 """
 
 import secrets
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
+T = TypeVar("T")
 _sql: dict[type, str] = {}
 
 
@@ -57,3 +61,38 @@ def renew_stamp_on_change(stamp_model, senders) -> None:
                 weak=False,
                 dispatch_uid=f"stamp.{stamp_model._meta.label}.{signal is post_save}.{sender._meta.label}",
             )
+
+
+class StampedCache(Generic[T]):
+    """A value built from the database, kept per process while the stamp stays the same.
+
+    `build(stamp)` makes the value; `get()` pays one stamp read and rebuilds
+    only when the stamp differs. The stamp is read before the rows, so a value
+    is never older than its stamp: a change committed in between only costs
+    one extra rebuild. Values are shared between threads: treat them as read-only.
+    """
+
+    def __init__(self, stamp_model, build: Callable[[int], T]):
+        self.stamp_model = stamp_model
+        self.build = build
+        self._lock = threading.Lock()
+        self._entry: tuple[int, T] | None = None
+
+    def get(self) -> T:
+        stamp = read_stamp(self.stamp_model)
+        entry = self._entry
+        if entry is not None and entry[0] == stamp:
+            return entry[1]
+        with self._lock:
+            if self._entry is None or self._entry[0] != stamp:
+                self._entry = (stamp, self.build(stamp))
+            return self._entry[1]
+
+    @property
+    def cached(self) -> T | None:
+        """The value last built, without reading the stamp (None before the first get())."""
+        entry = self._entry
+        return entry[1] if entry else None
+
+    def clear(self) -> None:
+        self._entry = None

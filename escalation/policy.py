@@ -27,7 +27,6 @@ This module imports nothing of the whistle app, which calls it.
 """
 
 import datetime as dt
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from config.stamps import read_stamp, renew_stamp
+from config.stamps import StampedCache, read_stamp, renew_stamp
 from escalation.models import (
     MAX_WINDOW_AMOUNT,
     MAX_WINDOW_DAYS,
@@ -258,9 +257,9 @@ def stage_deadlines(
     the stamp once.
     """
     if calendar is None or policy is None:
-        snapshot = _current
+        snapshot = _snapshots.cached
         if calendar is None or snapshot is None or snapshot.calendar is not calendar:
-            snapshot = _current_snapshot()
+            snapshot = _snapshots.get()
         if calendar is None:
             calendar = snapshot.calendar
         if policy is None:
@@ -290,10 +289,6 @@ class _Snapshot:
     policies: Mapping[str, SlaPolicy]  # shared instances: read-only
 
 
-_lock = threading.Lock()
-_current: _Snapshot | None = None
-
-
 def calendar_version() -> int:
     return read_stamp(CalendarVersion)
 
@@ -315,21 +310,14 @@ def load_calendar(version: int = 0) -> Calendar:
     )
 
 
-def _current_snapshot() -> _Snapshot:
-    global _current
-    # The stamp is read before the rows, so a snapshot is never older than its
-    # stamp: a change committed in between only causes one extra rebuild.
-    version = calendar_version()
-    snapshot = _current
-    if snapshot is not None and snapshot.version == version:
-        return snapshot
-    with _lock:
-        if _current is None or _current.version != version:
-            policies = {policy.grade: policy for policy in SlaPolicy.objects.all()}
-            _current = _Snapshot(version, load_calendar(version), MappingProxyType(policies))
-        return _current
+def _build_snapshot(stamp: int) -> _Snapshot:
+    policies = {policy.grade: policy for policy in SlaPolicy.objects.all()}
+    return _Snapshot(stamp, load_calendar(stamp), MappingProxyType(policies))
+
+
+_snapshots: StampedCache[_Snapshot] = StampedCache(CalendarVersion, _build_snapshot)
 
 
 def current_calendar() -> Calendar:
     """The database's calendar, as of the latest stamp; one cheap read when nothing changed."""
-    return _current_snapshot().calendar
+    return _snapshots.get().calendar

@@ -6,18 +6,14 @@ differs; each lookup pays one primary-key read to check it, a batch pays one.
 """
 
 import math
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 import shapely
 
-from config.stamps import read_stamp, renew_stamp
+from config.stamps import StampedCache, read_stamp, renew_stamp
 from grids.geometry import parse_boundary
 from grids.models import Grid, GridIndexVersion
-
-_lock = threading.Lock()
-_current: "GridIndex | None" = None
 
 
 class GridIndex:
@@ -89,17 +85,15 @@ def lock_grid_writes() -> None:
     list(GridIndexVersion.objects.select_for_update().filter(pk=1).values_list("pk", flat=True))
 
 
+_index: StampedCache[GridIndex] = StampedCache(
+    GridIndexVersion,
+    lambda stamp: GridIndex(Grid.objects.select_related("community__street__district").order_by("code"), stamp),
+)
+
+
 def current_index() -> GridIndex:
-    global _current
-    version = grid_version()
-    index = _current
-    if index is not None and index.version == version:
-        return index
-    with _lock:
-        if _current is None or _current.version != version:
-            grids = Grid.objects.select_related("community__street__district").order_by("code")
-            _current = GridIndex(grids, version)
-        return _current
+    """This process's index of every grid, rebuilt when the grid version stamp changed."""
+    return _index.get()
 
 
 def locate(lon: float, lat: float) -> Grid | None:

@@ -23,7 +23,7 @@ def fresh_calendar_snapshot():
     """
     from escalation import policy
 
-    policy._current = None
+    policy._snapshots.clear()
     yield
 
 

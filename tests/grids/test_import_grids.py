@@ -23,10 +23,10 @@ def english():
 
 
 @pytest.fixture(autouse=True)
-def fresh_location_index(monkeypatch):
+def fresh_location_index():
     # The index is cached per process by version, and a test's rollback brings
     # back the version of the empty database: start each test with no index.
-    monkeypatch.setattr(grids.locate, "_current", None)
+    grids.locate._index.clear()
 
 
 def feature(code, lon=116.0, lat=40.0, *, geometry=None, **properties):
