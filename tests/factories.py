@@ -90,3 +90,19 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     role = Membership.Role.STREET_STAFF
     street = factory.SubFactory(StreetFactory)
+
+
+WHISTLE_FIELDS = {
+    "title": "楼道堆物",
+    "description": "3号楼楼道堆满杂物，堵塞消防通道。",
+    "category": "ENV-COMPOUND",
+    "lon": 115.975,
+    "lat": 40.465,
+}
+
+
+def submit_whistle(user, **fields):
+    """Raise a whistle through the service: old-compound environment in the cast's grid S01C01G01 unless told otherwise."""
+    from whistle.services import whistle_submit
+
+    return whistle_submit(reporter=user, **{**WHISTLE_FIELDS, **fields})

@@ -17,10 +17,11 @@ import pytest
 from django.db import connection
 
 from config.celery import app as celery_app
+from tests.factories import submit_whistle
 from tests.live_worker import WORKER_RESULT_TIMEOUT, worker_log
 from whistle.models import Event, Notification, Task, Whistle, WhistleNumberSequence
 from whistle.permissions import membership_of
-from whistle.services import whistle_route, whistle_submit
+from whistle.services import whistle_route
 from whistle.tasks import route_whistle
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -77,20 +78,9 @@ def routing_not_enqueued():
         yield sent
 
 
-def raise_whistle(user, **fields):
-    data = {
-        "title": "楼道堆物",
-        "description": "3号楼楼道堆满杂物。",
-        "category": "ENV-COMPOUND",
-        "lon": 115.975,
-        "lat": 40.465,
-    }
-    return whistle_submit(reporter=user, **{**data, **fields})
-
-
 def test_routing_one_whistle_twice_at_the_same_moment_creates_one_set_of_tasks(cast):
     with routing_not_enqueued():
-        whistles = [raise_whistle(cast.s01_staff).whistle for _ in range(ROUNDS)]
+        whistles = [submit_whistle(cast.s01_staff).whistle for _ in range(ROUNDS)]
     races = []
 
     for whistle in whistles:
@@ -116,7 +106,7 @@ def test_the_same_external_id_submitted_twice_at_the_same_moment_gives_one_whist
             races.append(
                 run_together(
                     2,
-                    lambda i, n=n: raise_whistle(
+                    lambda i, n=n: submit_whistle(
                         cast.hotline, category="ORDER-PUBLIC", external_id=f"12345-2026-{n:06d}", caller_name="张女士"
                     ),
                 )
@@ -141,7 +131,7 @@ def test_whistles_of_one_street_submitted_at_the_same_moment_get_distinct_gap_fr
     assert not WhistleNumberSequence.objects.exists()
 
     with routing_not_enqueued():
-        outcomes = run_together(4, lambda i: raise_whistle(cast.s01_grid, title=f"井盖缺失 {i}"))
+        outcomes = run_together(4, lambda i: submit_whistle(cast.s01_grid, title=f"井盖缺失 {i}"))
 
     assert [error for _, error, _, _ in outcomes] == [None] * 4
     year = Whistle.objects.values_list("number", flat=True).first().split("-")[1]
@@ -152,7 +142,7 @@ def test_whistles_of_one_street_submitted_at_the_same_moment_get_distinct_gap_fr
 @pytest.mark.live_worker
 def test_route_whistle_twice_at_once_through_the_live_worker_creates_one_set_of_tasks(cast, live_worker):
     with routing_not_enqueued():
-        whistle = raise_whistle(cast.s01_staff).whistle
+        whistle = submit_whistle(cast.s01_staff).whistle
     # Two messages for one whistle, as from a slow first delivery and the re-enqueue job;
     # the worker's two processes take one each.
     runs = [route_whistle.apply_async(args=[whistle.pk], ignore_result=False) for _ in range(2)]

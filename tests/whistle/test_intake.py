@@ -2,21 +2,10 @@ import pytest
 import time_machine
 
 from config.errors import InvalidInput, NotAllowed
+from tests.factories import submit_whistle as submit
 from whistle.models import Event, Whistle
-from whistle.services import whistle_submit
 
 NOW = "2026-03-02 10:00 +08:00"  # a Monday
-
-
-def submit(user, **fields):
-    data = {
-        "title": "楼道堆物",
-        "description": "3号楼楼道堆满杂物，堵塞消防通道。",
-        "category": "ENV-COMPOUND",
-        "lon": 115.975,
-        "lat": 40.465,
-    }
-    return whistle_submit(reporter=user, **{**data, **fields})
 
 
 @time_machine.travel(NOW, tick=False)

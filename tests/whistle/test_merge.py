@@ -1,19 +1,15 @@
 import pytest
 
 from config.errors import Conflict, InvalidInput, NotAllowed
+from tests.factories import submit_whistle
 from whistle.models import Event, Whistle
-from whistle.services import whistle_merge, whistle_route, whistle_submit
-
-
-def raise_whistle(user, **fields):
-    data = {"title": "路灯不亮", "description": "小区路灯坏了。", "category": "ENV-COMPOUND", "grid": "S01C01G01"}
-    return whistle_submit(reporter=user, **{**data, **fields}).whistle
+from whistle.services import whistle_merge, whistle_route
 
 
 def test_a_duplicate_is_closed_into_its_primary_and_never_summons_anyone(cast):
-    primary = raise_whistle(cast.s01_staff)
+    primary = submit_whistle(cast.s01_staff).whistle
     whistle_route(whistle_id=primary.pk)
-    duplicate = raise_whistle(cast.s01_grid, description="路灯不亮已三天", address="3号楼")
+    duplicate = submit_whistle(cast.s01_grid, description="路灯不亮已三天", address="3号楼").whistle
 
     whistle_merge(whistle=duplicate, into=primary, actor=cast.s01_staff)
     whistle_route(whistle_id=duplicate.pk)
@@ -27,8 +23,8 @@ def test_a_duplicate_is_closed_into_its_primary_and_never_summons_anyone(cast):
 
 
 def test_merge_refuses_itself_a_closed_primary_and_a_routed_duplicate(cast):
-    primary = raise_whistle(cast.s01_staff)
-    other = raise_whistle(cast.s01_staff)
+    primary = submit_whistle(cast.s01_staff).whistle
+    other = submit_whistle(cast.s01_staff).whistle
 
     with pytest.raises(InvalidInput):
         whistle_merge(whistle=other, into=other, actor=cast.s01_staff)
@@ -42,7 +38,7 @@ def test_merge_refuses_itself_a_closed_primary_and_a_routed_duplicate(cast):
 
 
 def test_only_the_streets_own_officials_merge(cast):
-    primary, duplicate = raise_whistle(cast.s01_staff), raise_whistle(cast.s01_staff)
+    primary, duplicate = submit_whistle(cast.s01_staff).whistle, submit_whistle(cast.s01_staff).whistle
 
     for user in (cast.s02_staff, cast.d13_staff, cast.s01_grid, cast.hotline):
         with pytest.raises(NotAllowed):

@@ -16,25 +16,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.factories import submit_whistle as submit
 from tests.live_worker import broker_unreachable, wait_until, worker_log
 from whistle.models import Event, Notification, Task, Whistle
-from whistle.services import whistle_submit, whistles_requeue_stuck
+from whistle.services import whistles_requeue_stuck
 
 pytestmark = [pytest.mark.live_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 # A submit that cannot reach the broker must not keep the user waiting much longer than one that can.
 BROKER_DOWN_SUBMIT_LIMIT_S = 2.0
-
-
-def submit(user, **fields):
-    data = {
-        "title": "楼道堆物",
-        "description": "3号楼楼道堆满杂物，堵塞消防通道。",
-        "category": "ENV-COMPOUND",
-        "lon": 115.975,
-        "lat": 40.465,
-    }
-    return whistle_submit(reporter=user, **{**data, **fields})
 
 
 def wait_for_status(whistle, statuses, queue):

@@ -5,27 +5,17 @@ import pytest
 import time_machine
 
 from config.errors import Conflict, InvalidInput, NotAllowed
+from tests.factories import submit_whistle
 from whistle.models import Event, Notification, Task, Whistle
-from whistle.services import whistle_dispatch, whistle_route, whistle_submit
+from whistle.services import whistle_dispatch, whistle_route
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 
 
-def raise_whistle(user, **fields):
-    data = {
-        "title": "楼道堆物",
-        "description": "3号楼楼道堆满杂物。",
-        "category": "ENV-COMPOUND",
-        "lon": 115.975,
-        "lat": 40.465,
-    }
-    return whistle_submit(reporter=user, **{**data, **fields}).whistle
-
-
 @time_machine.travel(MONDAY_10, tick=False)
 def test_routing_summons_the_lead_and_the_co_operating_departments_with_deadlines_and_reasons(cast):
-    whistle = raise_whistle(cast.s01_staff)
+    whistle = submit_whistle(cast.s01_staff).whistle
 
     whistle_route(whistle_id=whistle.pk)
 
@@ -50,8 +40,8 @@ def test_routing_summons_the_lead_and_the_co_operating_departments_with_deadline
 
 
 def test_a_street_scoped_rule_picks_the_streets_own_station(cast):
-    s01 = raise_whistle(cast.s01_staff, category="ORDER-PUBLIC")
-    s02 = raise_whistle(cast.s02_staff, category="ORDER-PUBLIC", lon=115.955, lat=40.445)
+    s01 = submit_whistle(cast.s01_staff, category="ORDER-PUBLIC").whistle
+    s02 = submit_whistle(cast.s02_staff, category="ORDER-PUBLIC", lon=115.955, lat=40.445).whistle
 
     whistle_route(whistle_id=s01.pk)
     whistle_route(whistle_id=s02.pk)
@@ -66,7 +56,7 @@ def test_a_street_lead_takes_precedence_over_a_district_wide_one_and_says_so(cas
     from departments.services import responsibility_create
 
     responsibility_create(category=cast.order, department=cast.d13, role="lead")
-    whistle = raise_whistle(cast.s01_staff, category="ORDER-PUBLIC")
+    whistle = submit_whistle(cast.s01_staff, category="ORDER-PUBLIC").whistle
 
     whistle_route(whistle_id=whistle.pk)
 
@@ -76,7 +66,7 @@ def test_a_street_lead_takes_precedence_over_a_district_wide_one_and_says_so(cas
 
 
 def test_routing_twice_changes_nothing(cast):
-    whistle = raise_whistle(cast.s01_staff)
+    whistle = submit_whistle(cast.s01_staff).whistle
     whistle_route(whistle_id=whistle.pk)
     before = list(Task.objects.values_list("pk", "department_id", "acknowledge_due_at"))
 
@@ -87,7 +77,7 @@ def test_routing_twice_changes_nothing(cast):
 
 
 def test_a_whistle_without_a_matching_rule_waits_for_the_dispatcher(cast):
-    whistle = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    whistle = submit_whistle(cast.s01_staff, category="MISC-OTHER").whistle
 
     whistle_route(whistle_id=whistle.pk)
 
@@ -99,7 +89,7 @@ def test_a_whistle_without_a_matching_rule_waits_for_the_dispatcher(cast):
 
 @time_machine.travel(MONDAY_10, tick=False)
 def test_the_dispatcher_routes_by_hand_with_exactly_one_lead(cast):
-    whistle = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    whistle = submit_whistle(cast.s01_staff, category="MISC-OTHER").whistle
     whistle_route(whistle_id=whistle.pk)
 
     whistle_dispatch(
@@ -128,7 +118,7 @@ def test_the_dispatcher_routes_by_hand_with_exactly_one_lead(cast):
     ],
 )
 def test_manual_dispatch_refuses_bad_choices(cast, departments, message):
-    whistle = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    whistle = submit_whistle(cast.s01_staff, category="MISC-OTHER").whistle
     whistle_route(whistle_id=whistle.pk)
 
     with pytest.raises(InvalidInput) as caught:
@@ -139,9 +129,9 @@ def test_manual_dispatch_refuses_bad_choices(cast, departments, message):
 
 
 def test_only_the_streets_own_dispatcher_dispatches_and_only_a_waiting_whistle(cast):
-    waiting = raise_whistle(cast.s01_staff, category="MISC-OTHER")
+    waiting = submit_whistle(cast.s01_staff, category="MISC-OTHER").whistle
     whistle_route(whistle_id=waiting.pk)
-    routed = raise_whistle(cast.s01_staff)
+    routed = submit_whistle(cast.s01_staff).whistle
     whistle_route(whistle_id=routed.pk)
     choice = [{"code": "D13", "role": "lead"}]
 
@@ -155,7 +145,7 @@ def test_only_the_streets_own_dispatcher_dispatches_and_only_a_waiting_whistle(c
 @time_machine.travel(MONDAY_10, tick=False)
 def test_a_quick_whistle_sets_the_check_in_deadline_to_the_appointed_time(cast):
     appointed = datetime(2026, 3, 2, 11, 0, tzinfo=SHANGHAI)
-    whistle = raise_whistle(cast.s01_staff, mode="quick", appointed_checkin_at=appointed)
+    whistle = submit_whistle(cast.s01_staff, mode="quick", appointed_checkin_at=appointed).whistle
 
     whistle_route(whistle_id=whistle.pk)
 
@@ -163,7 +153,7 @@ def test_a_quick_whistle_sets_the_check_in_deadline_to_the_appointed_time(cast):
 
 
 def test_routing_a_missing_or_draft_whistle_does_nothing(cast):
-    draft = raise_whistle(cast.s01_staff, source="party_office")
+    draft = submit_whistle(cast.s01_staff, source="party_office").whistle
 
     assert whistle_route(whistle_id=10**9) is None
     assert whistle_route(whistle_id=draft.pk).status == Whistle.Status.DRAFT
