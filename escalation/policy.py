@@ -98,7 +98,6 @@ class Calendar:
     day_start: dt.time = DEFAULT_DAY_START
     day_end: dt.time = DEFAULT_DAY_END
     timezone: dt.tzinfo | None = None
-    version: int = 0
     day_length: dt.timedelta = field(init=False)
     _by_ordinal: dict[int, bool] = field(init=False, repr=False)
 
@@ -284,7 +283,6 @@ def stage_deadlines(
 
 @dataclass(frozen=True)
 class _Snapshot:
-    version: int
     calendar: Calendar
     policies: Mapping[str, SlaPolicy]  # shared instances: read-only
 
@@ -298,7 +296,7 @@ def bump_calendar_version() -> None:
     renew_stamp(CalendarVersion)
 
 
-def load_calendar(version: int = 0) -> Calendar:
+def load_calendar() -> Calendar:
     """A fresh snapshot of the database's calendar and working hours (three queries)."""
     schedule = WorkSchedule.objects.filter(pk=1).first()
     return Calendar(
@@ -306,13 +304,12 @@ def load_calendar(version: int = 0) -> Calendar:
         complete_years=frozenset(WorkCalendarYear.objects.filter(complete=True).values_list("year", flat=True)),
         day_start=schedule.day_start if schedule else DEFAULT_DAY_START,
         day_end=schedule.day_end if schedule else DEFAULT_DAY_END,
-        version=version,
     )
 
 
-def _build_snapshot(stamp: int) -> _Snapshot:
+def _build_snapshot(_stamp: int) -> _Snapshot:
     policies = {policy.grade: policy for policy in SlaPolicy.objects.all()}
-    return _Snapshot(stamp, load_calendar(stamp), MappingProxyType(policies))
+    return _Snapshot(load_calendar(), MappingProxyType(policies))
 
 
 _snapshots: StampedCache[_Snapshot] = StampedCache(CalendarVersion, _build_snapshot)
