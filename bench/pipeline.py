@@ -14,7 +14,8 @@ Steps: migrate, seed_demo, start one Celery worker (2 prefork processes, on
 the private queue, DEBUG off), then
 
   (a) submit N whistles of the demo catalogue through whistle_submit from
-      this one process (random categories, points inside random demo grids,
+      S processes at once (--submitters, default 3: as many as the web
+      server's workers; random categories, points inside random demo grids,
       reporters from the street staff of the grid's street, grades their role
       may raise), timed from the first submit until every one is routed (or
       waits for manual dispatch: no rule in that street);
@@ -24,7 +25,7 @@ the private queue, DEBUG off), then
       workers), from a few client threads, as the 12345 hotline with a token;
       skipped with a note when the API is not there;
 
-then profiles one whistle_submit and one whistle_route in this process
+then profiles one whistle_submit, one whistle_route and one routing batch in this process
 (queries and time), and prints a summary with the targets: at least 250
 routed whistles/s and at least 0.5 of the ceiling. Each part runs once: the
 machine (2 cores) runs the database, the broker, the worker and this process
@@ -76,6 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--embedded", action="store_true", help="SQLite and the file transport in a temp VAR_DIR")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER_URL))
+    parser.add_argument("--submitters", type=int, default=3, help="processes submitting in part (a)")
     parser.add_argument("--skip-api", action="store_true", help="leave out part (c)")
     parser.add_argument("--api-threads", type=int, default=4, help="concurrent HTTP clients in part (c)")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
@@ -84,6 +86,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
+    if args.submitters < 1:
+        parser.error("--submitters must be at least 1")
     return args
 
 
@@ -253,19 +257,37 @@ def wait_processed(whistles, count: int, started: float) -> dict:
     }
 
 
-def part_a(catalogue: Catalogue, count: int) -> dict:
-    from whistle.models import Task, Whistle
+def _submit_share(plan: list[tuple], results) -> None:
+    """One submitting process (forked): its share of the plan, then how many could not reach the broker."""
     from whistle.services import whistle_submit
+
+    not_enqueued = sum(1 for user, fields in plan if not whistle_submit(reporter=user, **fields).enqueued)
+    results.put(not_enqueued)
+
+
+def part_a(catalogue: Catalogue, count: int, submitters: int) -> dict:
+    import multiprocessing
+
+    from django.db import connections
+
+    from whistle.models import Task, Whistle
 
     plan = catalogue.street_whistles(count)
     before_tasks = Task.objects.count()
     first_id = (Whistle.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    not_enqueued = 0
+    connections.close_all()  # each forked submitter opens its own connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=_submit_share, args=(plan[i::submitters], results)) for i in range(submitters)]
     started = time.perf_counter()
-    for user, fields in plan:
-        if not whistle_submit(reporter=user, **fields).enqueued:
-            not_enqueued += 1
+    for process in processes:
+        process.start()
+    not_enqueued = sum(results.get(timeout=max(300.0, count / 10)) for _ in processes)
+    for process in processes:
+        process.join()
     submit_seconds = time.perf_counter() - started
+    if any(process.exitcode for process in processes):
+        raise SystemExit(f"a submitting process failed: exit codes {[p.exitcode for p in processes]}")
     whistles = Whistle.objects.filter(pk__gte=first_id)
     # The worker's backlog when the submits stop: it then has the machine to itself.
     backlog = count - whistles.filter(status__in=processed_statuses()).count()
@@ -274,6 +296,7 @@ def part_a(catalogue: Catalogue, count: int) -> dict:
     return {
         **outcome,
         "count": count,
+        "submitters": submitters,
         "submit_seconds": submit_seconds,
         "backlog": backlog,
         "tasks": tasks,
@@ -430,12 +453,13 @@ def routing_not_enqueued():
 
 
 def profile(catalogue: Catalogue, sample: int = 200) -> dict:
-    """whistle_submit (without the broker) and whistle_route in this process: median time and queries."""
+    """whistle_submit (without the broker), whistle_route alone and in a batch, in this process: time and queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     import whistle.tasks  # noqa: F401 - registers whistle.route, patched below
-    from whistle.services import whistle_route, whistle_submit
+    from whistle.services import whistle_route, whistle_submit, whistles_route_waiting
+    from whistle.services.routing import ROUTE_BATCH
 
     plan = catalogue.street_whistles(sample + 1)
     submit_times, route_times, ids = [], [], []
@@ -449,11 +473,19 @@ def profile(catalogue: Catalogue, sample: int = 200) -> dict:
     whistle_route(whistle_id=ids[0])  # the process's deadline snapshot is built once, not per whistle
     with CaptureQueriesContext(connection) as route_queries:
         whistle_route(whistle_id=first.pk)
-    for whistle_id in ids[1:]:
+    alone, batched = ids[1 : sample // 2], ids[sample // 2 :]
+    for whistle_id in alone:
         started = time.perf_counter()
         whistle_route(whistle_id=whistle_id)
         route_times.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as batch_queries:
+        routed = whistles_route_waiting(whistle_id=batched[0], limit=ROUTE_BATCH)
+    batch_seconds = time.perf_counter() - started
     return {
+        "batch": routed,
+        "batch_ms_per_whistle": batch_seconds / max(routed, 1) * 1000,
+        "batch_queries": len(batch_queries),
         "sample": sample,
         "submit_ms": statistics.median(submit_times) * 1000,
         "submit_queries": [q["sql"] for q in submit_queries.captured_queries],
@@ -490,7 +522,7 @@ def report(setup: Setup, args, a: dict, b: dict, c: dict, prof: dict) -> None:
     def row(name, count, seconds, notes=""):
         print(f"{name:<44}{count:>9}{seconds:>10.2f}{rate(count, seconds):>13.1f}  {notes}")
 
-    row("(a) whistle_submit, one process", a["count"], a["submit_seconds"])
+    row(f"(a) whistle_submit, {a['submitters']} processes", a["count"], a["submit_seconds"])
     unfinished = "" if a["finished"] else f"  UNFINISHED: {a['processed']} of {a['count']}"
     row(
         "(a) routed whistles (first submit → last)",
@@ -546,7 +578,8 @@ def report(setup: Setup, args, a: dict, b: dict, c: dict, prof: dict) -> None:
     print(
         f"profile, in this process (median of {prof['sample']} each): whistle_submit without "
         f"the broker {prof['submit_ms']:.2f} ms, {len(prof['submit_queries'])} queries; whistle_route "
-        f"{prof['route_ms']:.2f} ms (p95 {prof['route_p95_ms']:.2f}), {len(prof['route_queries'])} queries"
+        f"{prof['route_ms']:.2f} ms (p95 {prof['route_p95_ms']:.2f}), {len(prof['route_queries'])} queries; "
+        f"a batch of {prof['batch']}: {prof['batch_ms_per_whistle']:.2f} ms per whistle, {prof['batch_queries']} queries in all"
     )
     if b["count"]:
         print(f"sending one message (from (b)): {b['send_seconds'] / b['count'] * 1000:.2f} ms")
@@ -590,8 +623,11 @@ def main() -> int:
             raise SystemExit(f"the worker did not answer: {exc!r}\n{worker.log_tail()}") from exc
 
         catalogue = Catalogue(random.Random(args.seed))
-        print(f"(a) submitting {args.count} whistles through whistle_submit ...", flush=True)
-        a = part_a(catalogue, args.count)
+        print(
+            f"(a) submitting {args.count} whistles through whistle_submit from {args.submitters} processes ...",
+            flush=True,
+        )
+        a = part_a(catalogue, args.count, args.submitters)
         if not a["finished"]:
             # The unrouted backlog would still be in the queue ahead of the next parts' messages.
             print("part (a) did not finish in time: (b) and (c) are left out", flush=True)

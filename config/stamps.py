@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from django.db import connection
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 T = TypeVar("T")
 _sql: dict[type, str] = {}
@@ -43,23 +43,27 @@ def renew_stamp(model) -> None:
 
 
 def renew_stamp_on_change(stamp_model, senders) -> None:
-    """Renew the stamp whenever a row of `senders` is saved or deleted.
+    """Renew the stamp whenever a row of `senders` is saved or deleted, or their many-to-many links change.
 
     The cache is a bystander: it only needs to know that something changed,
     in the same transaction. Bulk writes send no signal: whoever does them
     calls renew_stamp() itself.
     """
 
-    def changed(**kwargs):
-        renew_stamp(stamp_model)
+    def changed(action="", **kwargs):
+        if not action.startswith("pre_"):
+            renew_stamp(stamp_model)
 
     for sender in senders:
-        for signal in (post_save, post_delete):
+        links = [field.remote_field.through for field in sender._meta.many_to_many]
+        hooks = [("save", post_save, sender), ("delete", post_delete, sender)]
+        hooks += [("links", m2m_changed, link) for link in links]
+        for name, signal, model in hooks:
             signal.connect(
                 changed,
-                sender=sender,
+                sender=model,
                 weak=False,
-                dispatch_uid=f"stamp.{stamp_model._meta.label}.{signal is post_save}.{sender._meta.label}",
+                dispatch_uid=f"stamp.{stamp_model._meta.label}.{name}.{model._meta.label}",
             )
 
 

@@ -6,3 +6,10 @@ class DepartmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "departments"
     verbose_name = _("Departments and responsibilities")
+
+    def ready(self):
+        from config.stamps import renew_stamp_on_change
+        from departments.models import CatalogueVersion, Category, Department, Responsibility
+
+        # The routing catalogue caches every rule with its department's code and name.
+        renew_stamp_on_change(CatalogueVersion, (Department, Category, Responsibility))

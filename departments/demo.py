@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry import MultiPoint
 from shapely.geometry.polygon import orient
 
+from departments.catalogue import catalogue_changed
 from departments.models import Category, Department, Membership, Responsibility
 from departments.services import responsibility_create
 from grids.geometry import find_overlaps, parse_boundary
@@ -130,8 +131,11 @@ def demo_district_seed(*, data: dict | None = None, now: datetime | None = None)
     if tally["geography"]:
         # bulk_create/bulk_update skip the post_save signal that normally does this.
         bump_grid_version()
+    before = tally["created"] + tally["updated"]
     units = _seed_units(data=data, district=district, streets=streets, tally=tally)
     categories, rules = _seed_catalogue(data=data, units=units, streets=streets, tally=tally)
+    if tally["created"] + tally["updated"] > before:
+        catalogue_changed()  # the bulk writes above send no signals
     users = _seed_users(
         data=data, district=district, streets=streets, units=units, plans=plans, grids=grids, tally=tally
     )

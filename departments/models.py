@@ -192,3 +192,16 @@ class Membership(models.Model):
     @property
     def unit(self):
         return self.street or self.department or self.district
+
+
+class CatalogueVersion(models.Model):
+    """A stamp renewed in the same transaction as any change to units, categories or rules.
+
+    Each process keeps the responsibility catalogue it routes by until it
+    sees another stamp (departments.catalogue).
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return str(self.version)

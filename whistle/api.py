@@ -22,7 +22,7 @@ from config.errors import InvalidInput, NotFound
 from departments.models import Grade
 from whistle.models import Whistle
 from whistle.permissions import access_whistle, sees_caller
-from whistle.selectors import whistle_get, whistle_list
+from whistle.selectors import whistle_detailed, whistle_get, whistle_list
 from whistle.serializers import (
     DecisionSerializer,
     DispatchSerializer,
@@ -135,8 +135,14 @@ class WhistleViewSet(viewsets.GenericViewSet):
                 "it will be routed as soon as the queue is back."
             )
         )
+        # A whistle just stored is the reporter's own, its relations loaded: no second lookup through the scope.
+        whistle = (
+            whistle_detailed(result.whistle)
+            if result.created
+            else whistle_get(user=request.user, number=result.whistle.number)
+        )
         body = {
-            **self._render(result.whistle.number),
+            **WhistleDetailSerializer(whistle, context={"sees_caller": sees_caller(request.user)}).data,
             "created": result.created,
             "enqueued": result.enqueued,
             "notice": notice,

@@ -4,7 +4,7 @@ import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from departments.models import Category, Department, Membership, Responsibility
@@ -50,14 +50,24 @@ def whistle_list(*, user) -> QuerySet[Whistle]:
     return whistle_scope(user).select_related(*SUMMARY_RELATIONS).order_by("-created_at", "-pk")
 
 
-def whistle_get(*, user, number: str) -> Whistle:
-    """One whistle with its tasks, events and duplicates; NotFound when the user may not see it."""
-    queryset = Whistle.objects.select_related(*SUMMARY_RELATIONS).prefetch_related(
+def _detail_prefetches() -> tuple[Prefetch, ...]:
+    return (
         Prefetch("tasks", queryset=Task.objects.select_related("department").order_by("resolve_due_at", "pk")),
         Prefetch("events", queryset=Event.objects.select_related("actor").order_by("created_at", "pk")),
         Prefetch("duplicates", queryset=Whistle.objects.only("pk", "number", "merged_into_id").order_by("pk")),
     )
+
+
+def whistle_get(*, user, number: str) -> Whistle:
+    """One whistle with its tasks, events and duplicates; NotFound when the user may not see it."""
+    queryset = Whistle.objects.select_related(*SUMMARY_RELATIONS).prefetch_related(*_detail_prefetches())
     return access_whistle(user, number, queryset=queryset)
+
+
+def whistle_detailed(whistle: Whistle) -> Whistle:
+    """A whistle the caller was just given by a service (and so may see), with its tasks, events and duplicates."""
+    prefetch_related_objects([whistle], *_detail_prefetches())
+    return whistle
 
 
 # The intake form, the whistle page and the work lists ---------------------------------------

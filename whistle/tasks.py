@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from whistle.services import whistle_route, whistles_requeue_stuck
+from whistle.services import whistles_requeue_stuck, whistles_route_waiting
 
 
 @shared_task(
@@ -18,8 +18,9 @@ from whistle.services import whistle_route, whistles_requeue_stuck
     retry_jitter=True,
     max_retries=10,
 )
-def route_whistle(whistle_id: int) -> None:
-    whistle_route(whistle_id=whistle_id)
+def route_whistle(whistle_id: int) -> int:
+    # Routes this whistle and whatever else is waiting, up to a batch.
+    return whistles_route_waiting(whistle_id=whistle_id)
 
 
 @shared_task(name="whistle.requeue_stuck", acks_late=True)

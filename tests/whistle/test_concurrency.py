@@ -21,7 +21,7 @@ from tests.factories import submit_whistle
 from tests.live_worker import WORKER_RESULT_TIMEOUT, worker_log
 from whistle.models import Event, Notification, Task, Whistle, WhistleNumberSequence
 from whistle.permissions import membership_of
-from whistle.services import whistle_route
+from whistle.services import whistle_route, whistles_route_waiting
 from whistle.tasks import route_whistle
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -95,6 +95,25 @@ def test_routing_one_whistle_twice_at_the_same_moment_creates_one_set_of_tasks(c
         assert Notification.objects.filter(whistle=whistle).count() == 3
     # At least one pair really ran side by side (on SQLite the second one waits for the write lock).
     assert any(overlapped(outcomes) for outcomes in races)
+
+
+def test_routers_batching_at_the_same_moment_route_every_whistle_exactly_once(cast):
+    with routing_not_enqueued() as enqueued:
+        for _ in range(24):
+            submit_whistle(cast.s01_staff)
+
+    # Four messages at once, each claiming its own whistle and up to 9 others.
+    outcomes = run_together(4, lambda i: whistles_route_waiting(whistle_id=enqueued[i * 6], limit=10))
+    assert [error for _, error, _, _ in outcomes] == [None] * 4
+    while Whistle.objects.filter(status=Whistle.Status.SUBMITTED).exists():  # the rest, as later messages would
+        whistles_route_waiting(whistle_id=Whistle.objects.filter(status=Whistle.Status.SUBMITTED).first().pk)
+
+    assert sum(result for result, _, _, _ in outcomes) >= 10
+    assert Event.objects.filter(verb="routed").count() == 24
+    for whistle_id in enqueued:
+        codes = sorted(Task.objects.filter(whistle_id=whistle_id).values_list("department__code", flat=True))
+        assert codes == ["D12", "D13", "E06"]
+    assert Notification.objects.filter(verb="summoned").count() == 72
 
 
 def test_the_same_external_id_submitted_twice_at_the_same_moment_gives_one_whistle(cast):

@@ -7,7 +7,7 @@ import time_machine
 from config.errors import Conflict, InvalidInput, NotAllowed
 from tests.factories import submit_whistle
 from whistle.models import Event, Notification, Task, Whistle
-from whistle.services import whistle_dispatch, whistle_route
+from whistle.services import whistle_dispatch, whistle_route, whistles_route_waiting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -158,3 +158,78 @@ def test_routing_a_missing_or_draft_whistle_does_nothing(cast):
     assert whistle_route(whistle_id=10**9) is None
     assert whistle_route(whistle_id=draft.pk).status == Whistle.Status.DRAFT
     assert Task.objects.count() == 0
+
+
+def test_one_message_routes_its_whistle_and_the_oldest_others_waiting(cast):
+    whistles = [submit_whistle(cast.s01_staff).whistle for _ in range(5)]
+
+    assert whistles_route_waiting(whistle_id=whistles[3].pk, limit=3) == 3
+
+    statuses = dict(Whistle.objects.values_list("pk", "status"))
+    assert [statuses[w.pk] for w in whistles] == ["routed", "routed", "submitted", "routed", "submitted"]
+    for whistle in (whistles[0], whistles[1], whistles[3]):
+        assert sorted(whistle.tasks.values_list("department__code", flat=True)) == ["D12", "D13", "E06"]
+        assert list(Event.objects.filter(whistle=whistle).values_list("verb", flat=True)) == ["submitted", "routed"]
+        assert Notification.objects.filter(whistle=whistle, verb="summoned").count() == 3
+
+
+def test_a_message_whose_whistle_is_routed_already_leaves_the_others_alone(cast):
+    first, second = (submit_whistle(cast.s01_staff).whistle for _ in range(2))
+    whistle_route(whistle_id=first.pk)
+
+    assert whistles_route_waiting(whistle_id=first.pk) == 0
+    second.refresh_from_db()
+    assert second.status == Whistle.Status.SUBMITTED
+
+
+def test_a_batch_sends_whistles_without_a_rule_to_the_dispatcher_and_routes_the_rest(cast):
+    unmatched = submit_whistle(cast.s01_staff, category="MISC-OTHER").whistle
+    matched = submit_whistle(cast.s01_staff).whistle
+
+    assert whistles_route_waiting(whistle_id=unmatched.pk) == 2
+
+    unmatched.refresh_from_db()
+    matched.refresh_from_db()
+    assert (unmatched.status, matched.status) == (Whistle.Status.AWAITING_DISPATCH, Whistle.Status.ROUTED)
+    event = Event.objects.get(whistle=unmatched, verb="awaiting_dispatch")
+    assert event.reason == "No responsibility rule matches this category in this street."
+    assert Notification.objects.get(whistle=unmatched).street == cast.s01
+
+
+def test_a_whistle_the_router_chokes_on_goes_to_the_dispatcher_and_the_batch_goes_on(cast, monkeypatch, caplog):
+    from departments.catalogue import Catalogue
+
+    bad = submit_whistle(cast.s01_staff, category="ORDER-PUBLIC").whistle
+    good = submit_whistle(cast.s01_staff).whistle
+    match = Catalogue.match
+
+    def choking(self, *, category_id, street_id):
+        if category_id == cast.order.pk:
+            raise ValueError("corrupt rule")
+        return match(self, category_id=category_id, street_id=street_id)
+
+    monkeypatch.setattr(Catalogue, "match", choking)
+
+    assert whistles_route_waiting(whistle_id=bad.pk) == 2
+
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert (bad.status, good.status) == (Whistle.Status.AWAITING_DISPATCH, Whistle.Status.ROUTED)
+    assert bad.routing == [{"scope": "failed"}]
+    assert Event.objects.get(whistle=bad, verb="awaiting_dispatch").reason.startswith("Automatic routing failed")
+    assert f"routing whistle {bad.number} failed" in caplog.text
+
+
+def test_routing_a_batch_costs_the_same_statements_for_two_whistles_as_for_twenty(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    whistle_route(whistle_id=submit_whistle(cast.s01_staff).whistle.pk)  # the process's caches are built once
+    counts = []
+    for size in (2, 20):
+        whistles = [submit_whistle(cast.s01_staff).whistle for _ in range(size)]
+        with CaptureQueriesContext(connection) as queries:
+            assert whistles_route_waiting(whistle_id=whistles[0].pk) == size
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1] <= 10

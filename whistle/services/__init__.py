@@ -11,11 +11,10 @@ from whistle.services.approval import (
 from whistle.services.intake import SubmitResult, whistle_submit
 from whistle.services.merge import whistle_merge, whistle_submit_as_duplicate
 from whistle.services.requeue import whistles_requeue_stuck
-from whistle.services.routing import match_responsibilities, whistle_dispatch, whistle_route
+from whistle.services.routing import whistle_dispatch, whistle_route, whistles_route_waiting
 
 __all__ = [
     "SubmitResult",
-    "match_responsibilities",
     "whistle_approve",
     "whistle_decide",
     "whistle_dispatch",
@@ -24,6 +23,7 @@ __all__ = [
     "whistle_reject",
     "whistle_request_signature",
     "whistle_route",
+    "whistles_route_waiting",
     "whistle_sign",
     "whistle_submit",
     "whistle_submit_as_duplicate",

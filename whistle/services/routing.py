@@ -1,12 +1,16 @@
 """Routing: from a submitted whistle to the task lists of the responsible departments.
 
-`whistle_route` runs in the Celery worker. It is idempotent and safe to run
-twice at once: it locks the whistle row and acts only on a whistle still in
-`submitted`; tasks are unique per (whistle, department) besides.
+Every routing message runs `whistles_route_waiting`: when its whistle still
+waits, it claims it and up to ROUTE_BATCH − 1 other submitted ones with
+`FOR UPDATE SKIP LOCKED` and routes them in one transaction with a handful
+of set-based statements. When the worker keeps up, a message routes its own
+whistle; under a burst, one message routes many and the messages of those
+find nothing left. Only a whistle still `submitted` is routed, so a message
+delivered twice, or two workers at once, route it exactly once; tasks are
+unique per (whistle, department) besides.
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -14,111 +18,106 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import Conflict, InvalidInput
-from departments.models import Department, Membership, Responsibility
-from escalation.policy import stage_deadlines
+from departments.catalogue import CO_OPERATING, LEAD, Assignment, current_catalogue
+from departments.models import Department, Membership
+from escalation.policy import StageDeadlines, stage_deadlines
 from whistle.models import Notification, Task, Whistle
 from whistle.permissions import require_role
-from whistle.services.transitions import whistle_transition
+from whistle.services.transitions import whistle_transition, whistles_transition
 
 logger = logging.getLogger(__name__)
 
 ROUTER = "router"
-LEAD, CO_OPERATING = Responsibility.Role.LEAD, Responsibility.Role.CO_OPERATING
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One department chosen for a whistle, and the reason recorded for it."""
-
-    department: Department
-    role: str
-    rule_id: int | None
-    scope: str  # "street", "district" or "manual"
-    overrides: str = ""  # code of the district-wide lead a street rule took precedence over
-
-    def explanation(self) -> dict:
-        return {
-            "department": self.department.code,
-            "department_name": self.department.name,
-            "role": self.role,
-            "rule": self.rule_id,
-            "scope": self.scope,
-            **({"overrides": self.overrides} if self.overrides else {}),
-        }
-
-
-def match_responsibilities(*, category_id: int, street_id: int) -> list[Assignment]:
-    """The lead and co-operating departments for a category in a street, lead first.
-
-    A rule scoped to the street beats a district-wide rule of the same role;
-    a department is summoned once, in its strongest role.
-    """
-    rules = list(
-        Responsibility.objects.filter(category_id=category_id)
-        .select_related("department")
-        .prefetch_related("streets")
-        .order_by("pk")
-    )
-    scoped = {rule.pk: {s.pk for s in rule.streets.all()} for rule in rules}
-    applicable = [rule for rule in rules if not scoped[rule.pk] or street_id in scoped[rule.pk]]
-    leads = sorted((r for r in applicable if r.role == LEAD), key=lambda r: not scoped[r.pk])  # street-scoped first
-    if not leads:
-        return []
-    lead = leads[0]
-    overridden = next((r.department.code for r in leads[1:] if not scoped[r.pk]), "") if scoped[lead.pk] else ""
-    chosen = [Assignment(lead.department, LEAD, lead.pk, "street" if scoped[lead.pk] else "district", overridden)]
-    seen = {lead.department_id}
-    for rule in sorted((r for r in applicable if r.role == CO_OPERATING), key=lambda r: not scoped[r.pk]):
-        if rule.department_id in seen:
-            continue
-        seen.add(rule.department_id)
-        chosen.append(Assignment(rule.department, CO_OPERATING, rule.pk, "street" if scoped[rule.pk] else "district"))
-    return chosen
+ROUTE_BATCH = 50
+# What routing reads of a whistle: enough to match, set deadlines and move it on.
+ROUTING_FIELDS = (
+    "id", "number", "status", "category_id", "street_id", "grade", "mode", "appointed_checkin_at", "routing"
+)  # fmt: skip
 
 
 def whistle_route(*, whistle_id: int, now: datetime | None = None) -> Whistle | None:
-    """Route a submitted whistle; a no-op for one already routed (or gone)."""
-    now = now or timezone.now()
+    """Route one submitted whistle; a no-op for one already routed (or gone).
+
+    Waits for a router holding the row, then finds the whistle routed.
+    """
     with transaction.atomic():
-        # The row lock makes a second router wait, then find the whistle routed.
         whistle = Whistle.objects.select_for_update().filter(pk=whistle_id).first()
         if whistle is None:
             logger.warning("route_whistle: whistle %s does not exist", whistle_id)
             return None
-        if whistle.status != Whistle.Status.SUBMITTED:
-            return whistle
-        assignments = match_responsibilities(category_id=whistle.category_id, street_id=whistle.street_id)
-        if not assignments:
-            whistle_transition(
-                whistle=whistle,
-                to=Whistle.Status.AWAITING_DISPATCH,
-                verb="awaiting_dispatch",
-                now=now,
-                system_actor=ROUTER,
-                reason=_("No responsibility rule matches this category in this street."),
-                fields={"routing": [{"scope": "none"}]},
-            )
-            Notification.objects.create(
-                street_id=whistle.street_id, whistle=whistle, verb="awaiting_dispatch", created_at=now
-            )
-            return whistle
-        _summon(whistle=whistle, assignments=assignments, now=now)
-        whistle_transition(
-            whistle=whistle,
-            to=Whistle.Status.ROUTED,
-            verb="routed",
-            now=now,
-            system_actor=ROUTER,
-            fields={"routing": [a.explanation() for a in assignments], "routed_at": now},
-        )
+        if whistle.status == Whistle.Status.SUBMITTED:
+            _route(whistles=[whistle], now=now or timezone.now())
     return whistle
 
 
-def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -> list[Task]:
-    """Create (or re-open) one task per department with its deadlines, and notify each department."""
-    due = stage_deadlines(grade=whistle.grade, start=now)
+def whistles_route_waiting(*, whistle_id: int, limit: int = ROUTE_BATCH, now: datetime | None = None) -> int:
+    """Route this whistle and up to `limit` − 1 others waiting, oldest first; how many were routed.
+
+    Nothing happens when this whistle is routed already, or is being routed
+    by another worker (its row is locked): a late or repeated message never
+    does someone else's work. Rows other routers hold are skipped, not waited for.
+    """
+    now = now or timezone.now()
+    waiting = Whistle.objects.select_for_update(skip_locked=True).filter(status=Whistle.Status.SUBMITTED)
+    with transaction.atomic():
+        whistles = list(waiting.filter(pk=whistle_id).only(*ROUTING_FIELDS))
+        if not whistles:
+            return 0
+        if limit > 1:
+            others = waiting.exclude(pk=whistle_id).only(*ROUTING_FIELDS).order_by("submitted_at", "pk")
+            whistles += others[: limit - 1]
+        _route(whistles=whistles, now=now)
+    return len(whistles)
+
+
+def _route(*, whistles: list[Whistle], now: datetime) -> None:
+    """Summon the departments of each locked, submitted whistle; those without a rule wait for the dispatcher."""
+    catalogue = current_catalogue()
+    no_rule = _("No responsibility rule matches this category in this street.")
+    failed = _("Automatic routing failed: route this whistle by hand.")
+    deadlines_of: dict[str, StageDeadlines] = {}  # one `now` for the batch: one computation per grade
+    routed, waiting, tasks = [], [], []
+    for whistle in whistles:
+        try:
+            assignments = catalogue.match(category_id=whistle.category_id, street_id=whistle.street_id)
+            if assignments:
+                if whistle.grade not in deadlines_of:
+                    deadlines_of[whistle.grade] = stage_deadlines(grade=whistle.grade, start=now)
+                due = deadlines_of[whistle.grade]
+                tasks += [_task(whistle, a, due, now) for a in assignments]
+                routed.append((whistle, {"routing": [a.explanation() for a in assignments], "routed_at": now}))
+            else:
+                waiting.append((whistle, {"routing": [{"scope": "none"}]}, no_rule))
+        except Exception:  # noqa: BLE001 - one whistle's bad data must not hold up the batch
+            logger.exception("routing whistle %s failed; it waits for manual dispatch", whistle.number)
+            waiting.append((whistle, {"routing": [{"scope": "failed"}]}, failed))
+    Task.objects.bulk_create(tasks)
+    notifications = [
+        Notification(department_id=t.department_id, whistle=t.whistle, task=t, verb="summoned", created_at=now)
+        for t in tasks
+    ]
+    notifications += [
+        Notification(street_id=w.street_id, whistle=w, verb="awaiting_dispatch", created_at=now)
+        for w, _f, _r in waiting
+    ]
+    Notification.objects.bulk_create(notifications)
+    if routed:
+        whistles_transition(changes=routed, to=Whistle.Status.ROUTED, verb="routed", now=now, system_actor=ROUTER)
+    for reason in {reason for _w, _f, reason in waiting}:
+        whistles_transition(
+            changes=[(w, fields) for w, fields, r in waiting if r == reason],
+            to=Whistle.Status.AWAITING_DISPATCH,
+            verb="awaiting_dispatch",
+            now=now,
+            system_actor=ROUTER,
+            reason=reason,
+        )
+
+
+def _deadlines(whistle: Whistle, due: StageDeadlines) -> dict:
+    # A quick whistle's department checks in at the time the street appointed.
     checkin_due = whistle.appointed_checkin_at if whistle.mode == Whistle.Mode.QUICK else due.checkin_due
-    deadlines = {
+    return {
         "acknowledge_due_at": due.acknowledge_due,
         "acknowledge_warn_at": due.acknowledge_warning_at,
         "checkin_due_at": checkin_due,
@@ -126,34 +125,37 @@ def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -
         "resolve_due_at": due.resolve_due,
         "resolve_warn_at": due.resolve_warning_at,
     }
+
+
+def _task(whistle: Whistle, assignment: Assignment, due: StageDeadlines, now: datetime) -> Task:
+    return Task(
+        whistle=whistle,
+        department=assignment.department,
+        role=assignment.role,
+        created_at=now,
+        updated_at=now,
+        **_deadlines(whistle, due),
+    )
+
+
+def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -> list[Task]:
+    """Create (or re-open) one task per department chosen by hand, and notify each department."""
+    due = stage_deadlines(grade=whistle.grade, start=now)
     existing = {task.department_id: task for task in whistle.tasks.all()}
     new, reopened = [], []
     for assignment in assignments:
         task = existing.get(assignment.department.pk)
         if task is None:
-            new.append(
-                Task(
-                    whistle=whistle,
-                    department=assignment.department,
-                    role=assignment.role,
-                    created_at=now,
-                    updated_at=now,
-                    **deadlines,
-                )
-            )
+            new.append(_task(whistle, assignment, due, now))
         else:
             # A department summoned again (after it returned the task) gets the same row back.
-            for name, value in {
-                "role": assignment.role,
-                "status": Task.Status.PENDING,
-                "updated_at": now,
-                **deadlines,
-            }.items():
+            changes = {"role": assignment.role, "status": Task.Status.PENDING, "updated_at": now}
+            for name, value in {**changes, **_deadlines(whistle, due)}.items():
                 setattr(task, name, value)
             reopened.append(task)
     Task.objects.bulk_create(new)
     if reopened:
-        Task.objects.bulk_update(reopened, ["role", "status", "updated_at", *deadlines])
+        Task.objects.bulk_update(reopened, ["role", "status", "updated_at", *_deadlines(whistle, due)])
     tasks = new + reopened
     Notification.objects.bulk_create(
         Notification(department_id=task.department_id, whistle=whistle, task=task, verb="summoned", created_at=now)

@@ -67,12 +67,7 @@ def whistle_transition(
 ) -> Event:
     """Move the whistle from its current status to `to`, with its Event; call inside a transaction."""
     old = whistle.status
-    if to not in ALLOWED_TRANSITIONS[old]:
-        raise Conflict(
-            _("Whistle %(number)s is %(status)s: it cannot become %(target)s.")
-            % {"number": whistle.number, "status": whistle.get_status_display(), "target": S(to).label},
-            code="invalid_transition",
-        )
+    _check_allowed(whistle, to)
     changes = {"status": to, "updated_at": now, **(fields or {})}
     # Conditional update: 0 rows means someone else moved the whistle first.
     if not Whistle.objects.filter(pk=whistle.pk, status=old).update(**changes):
@@ -93,3 +88,53 @@ def whistle_transition(
         old={"status": old},
         new={"status": to},
     )
+
+
+def whistles_transition(
+    *,
+    changes: list[tuple[Whistle, dict]],
+    to: str,
+    verb: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    system_actor: str = "",
+    reason: str = "",
+) -> list[Event]:
+    """Move many whistles to `to`, each with its own fields and its own Event, in two statements.
+
+    For a caller holding every row's lock (SELECT … FOR UPDATE) in the
+    current transaction: nobody else can have moved them meanwhile.
+    """
+    if not changes:
+        return []
+    for whistle, _fields in changes:
+        _check_allowed(whistle, to)
+    events = []
+    names = {"status", "updated_at"}
+    for whistle, fields in changes:
+        events.append(
+            Event(
+                whistle=whistle,
+                actor=actor,
+                system_actor=system_actor,
+                verb=verb,
+                reason=reason,
+                old={"status": whistle.status},
+                new={"status": to},
+                created_at=now,
+            )
+        )
+        for name, value in {"status": to, "updated_at": now, **fields}.items():
+            setattr(whistle, name, value)
+        names.update(fields)
+    Whistle.objects.bulk_update([whistle for whistle, _fields in changes], sorted(names))
+    return Event.objects.bulk_create(events)
+
+
+def _check_allowed(whistle: Whistle, to: str) -> None:
+    if to not in ALLOWED_TRANSITIONS[whistle.status]:
+        raise Conflict(
+            _("Whistle %(number)s is %(status)s: it cannot become %(target)s.")
+            % {"number": whistle.number, "status": whistle.get_status_display(), "target": S(to).label},
+            code="invalid_transition",
+        )
