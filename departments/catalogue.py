@@ -1,15 +1,15 @@
-"""The responsibility catalogue as routing reads it: who leads and who co-operates, per category and street.
+"""The catalogue as intake and routing read it: the categories, and who leads and co-operates per category and street.
 
 The catalogue changes a few times a year and is read for every whistle, so
 each process keeps it in memory behind a version stamp (config.stamps): one
-stamp read per routing transaction instead of three queries per whistle.
+stamp read per submit or routing transaction instead of a query per lookup.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 
 from config.stamps import StampedCache, renew_stamp
-from departments.models import CatalogueVersion, Department, Responsibility
+from departments.models import CatalogueVersion, Category, Department, Responsibility
 
 LEAD, CO_OPERATING = Responsibility.Role.LEAD, Responsibility.Role.CO_OPERATING
 
@@ -51,9 +51,10 @@ class Rule:
 
 
 class Catalogue:
-    """The rules of each category, in id order; read-only once built."""
+    """The categories by code and the rules of each category in id order; read-only once built."""
 
-    def __init__(self, rules: dict[int, list[Rule]]):
+    def __init__(self, categories: dict[str, Category], rules: dict[int, list[Rule]]):
+        self.categories = categories
         self.rules = rules
 
     def match(self, *, category_id: int, street_id: int) -> list[Assignment]:
@@ -88,7 +89,8 @@ def catalogue_build(stamp: int = 0) -> Catalogue:
         "pk", "category_id", "department_id", "role"
     ):
         rules[category_id].append(Rule(pk, departments[department_id], role, frozenset(scopes[pk])))
-    return Catalogue(dict(rules))
+    categories = {category.code: category for category in Category.objects.all()}
+    return Catalogue(categories, dict(rules))
 
 
 _catalogue: StampedCache[Catalogue] = StampedCache(CatalogueVersion, catalogue_build)

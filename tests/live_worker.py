@@ -148,6 +148,18 @@ def wait_until(
         time.sleep(interval)
 
 
+def queue_drained(queue: str, *, settle: float = 0.5) -> None:
+    """Wait until the worker's queue is empty, then `settle` seconds for the messages it holds to finish."""
+
+    def empty():
+        with celery_app.connection_for_write() as connection:
+            # Not passive: Redis keeps no key for an empty queue, and a passive declaration of it fails.
+            return connection.default_channel.queue_declare(queue=queue).message_count == 0
+
+    wait_until(empty, what=f"the queue {queue} to drain")
+    time.sleep(settle)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

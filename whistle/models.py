@@ -121,6 +121,26 @@ class Whistle(models.Model):
         return f"{self.number} {self.title}"
 
 
+class RoutingDoorbell(models.Model):
+    """One row: rung when a routing run has been called for and has not started yet.
+
+    A submit rings it and sends a routing message only when it was silent,
+    so a burst of submits sends a few messages, not one per whistle; the run
+    silences it before it looks for waiting whistles, so a whistle stored
+    after the look rings again. A bell rung longer than DOORBELL_STALE (its
+    message lost with a broker's memory) may be rung again.
+    """
+
+    rung_at = models.DateTimeField(_("rung at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("routing doorbell")
+        verbose_name_plural = _("routing doorbell")
+
+    def __str__(self):
+        return f"{self.rung_at or '-'}"
+
+
 class WhistleNumberSequence(models.Model):
     """The last number given to a whistle of a street in a year (S01-2026-000123)."""
 

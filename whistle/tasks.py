@@ -18,9 +18,8 @@ from whistle.services import whistles_requeue_stuck, whistles_route_waiting
     retry_jitter=True,
     max_retries=10,
 )
-def route_whistle(whistle_id: int) -> int:
-    # Routes this whistle and whatever else is waiting, up to a batch.
-    return whistles_route_waiting(whistle_id=whistle_id)
+def route_waiting_whistles() -> int:
+    return whistles_route_waiting()
 
 
 @shared_task(name="whistle.requeue_stuck", acks_late=True)

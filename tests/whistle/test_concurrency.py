@@ -16,13 +16,12 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from config.celery import app as celery_app
 from tests.factories import submit_whistle
 from tests.live_worker import WORKER_RESULT_TIMEOUT, worker_log
 from whistle.models import Event, Notification, Task, Whistle, WhistleNumberSequence
 from whistle.permissions import membership_of
 from whistle.services import whistle_route, whistles_route_waiting
-from whistle.tasks import route_whistle
+from whistle.tasks import route_waiting_whistles
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -68,14 +67,18 @@ def overlapped(outcomes) -> bool:
 
 @contextmanager
 def routing_not_enqueued():
-    """Submit without handing the whistle to a worker: these tests route it themselves.
+    """Submit without calling a routing run: these tests route themselves.
 
-    Yields the list of whistle ids that would have been enqueued.
+    Yields the list of the whistles stored (each calls for routing once).
     """
-    sent = []
-    task = celery_app.tasks[route_whistle.name]
-    with mock.patch.object(task, "apply_async", lambda args, **options: sent.append(args[0])):
-        yield sent
+    calls = []
+
+    def call_for():
+        calls.append(1)
+        return False  # as if a run were called for already
+
+    with mock.patch("whistle.services.intake.routing_call_for", call_for):
+        yield calls
 
 
 def test_routing_one_whistle_twice_at_the_same_moment_creates_one_set_of_tasks(cast):
@@ -97,23 +100,23 @@ def test_routing_one_whistle_twice_at_the_same_moment_creates_one_set_of_tasks(c
     assert any(overlapped(outcomes) for outcomes in races)
 
 
-def test_routers_batching_at_the_same_moment_route_every_whistle_exactly_once(cast):
-    with routing_not_enqueued() as enqueued:
+def test_routing_runs_at_the_same_moment_route_every_whistle_exactly_once(cast):
+    with routing_not_enqueued():
         for _ in range(24):
             submit_whistle(cast.s01_staff)
 
-    # Four messages at once, each claiming its own whistle and up to 9 others.
-    outcomes = run_together(4, lambda i: whistles_route_waiting(whistle_id=enqueued[i * 6], limit=10))
-    assert [error for _, error, _, _ in outcomes] == [None] * 4
-    while Whistle.objects.filter(status=Whistle.Status.SUBMITTED).exists():  # the rest, as later messages would
-        whistles_route_waiting(whistle_id=Whistle.objects.filter(status=Whistle.Status.SUBMITTED).first().pk)
+    # Four runs at once, claiming batches of five: each skips the rows another holds.
+    outcomes = run_together(4, lambda i: whistles_route_waiting(batch=5))
 
-    assert sum(result for result, _, _, _ in outcomes) >= 10
+    assert [error for _, error, _, _ in outcomes] == [None] * 4
+    assert sum(result for result, _, _, _ in outcomes) == 24
+    assert not Whistle.objects.filter(status=Whistle.Status.SUBMITTED).exists()
     assert Event.objects.filter(verb="routed").count() == 24
-    for whistle_id in enqueued:
+    for whistle_id in Whistle.objects.values_list("pk", flat=True):
         codes = sorted(Task.objects.filter(whistle_id=whistle_id).values_list("department__code", flat=True))
         assert codes == ["D12", "D13", "E06"]
     assert Notification.objects.filter(verb="summoned").count() == 72
+    assert any(overlapped(outcomes) for outcomes in [outcomes])
 
 
 def test_the_same_external_id_submitted_twice_at_the_same_moment_gives_one_whistle(cast):
@@ -138,8 +141,8 @@ def test_the_same_external_id_submitted_twice_at_the_same_moment_gives_one_whist
         assert results[0].whistle.pk == results[1].whistle.pk
         assert Whistle.objects.filter(external_id=f"12345-2026-{n:06d}").count() == 1
     assert Whistle.objects.count() == ROUNDS
-    # Only the submission that stored the whistle hands it to routing.
-    assert sorted(enqueued) == sorted(Whistle.objects.values_list("pk", flat=True))
+    # Only the submission that stored the whistle calls for routing.
+    assert len(enqueued) == ROUNDS
     assert Event.objects.filter(verb="submitted").count() == ROUNDS
     assert any(overlapped(outcomes) for outcomes in races)
 
@@ -159,18 +162,18 @@ def test_whistles_of_one_street_submitted_at_the_same_moment_get_distinct_gap_fr
 
 
 @pytest.mark.live_worker
-def test_route_whistle_twice_at_once_through_the_live_worker_creates_one_set_of_tasks(cast, live_worker):
+def test_two_routing_runs_at_once_through_the_live_worker_create_one_set_of_tasks(cast, live_worker):
     with routing_not_enqueued():
         whistle = submit_whistle(cast.s01_staff).whistle
-    # Two messages for one whistle, as from a slow first delivery and the re-enqueue job;
+    # Two messages, as from a stale doorbell rung again and the re-enqueue job;
     # the worker's two processes take one each.
-    runs = [route_whistle.apply_async(args=[whistle.pk], ignore_result=False) for _ in range(2)]
+    runs = [route_waiting_whistles.apply_async(ignore_result=False) for _ in range(2)]
 
     for run in runs:
         try:
             run.get(timeout=WORKER_RESULT_TIMEOUT)
         except Exception as exc:
-            raise AssertionError(f"route_whistle failed or never ran: {exc!r}\n{worker_log(live_worker)}") from exc
+            raise AssertionError(f"the routing run failed or never ran: {exc!r}\n{worker_log(live_worker)}") from exc
     assert Whistle.objects.get(pk=whistle.pk).status == Whistle.Status.ROUTED
     codes = sorted(Task.objects.filter(whistle=whistle).values_list("department__code", flat=True))
     assert codes == ["D12", "D13", "E06"]

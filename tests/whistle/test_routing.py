@@ -160,33 +160,45 @@ def test_routing_a_missing_or_draft_whistle_does_nothing(cast):
     assert Task.objects.count() == 0
 
 
-def test_one_message_routes_its_whistle_and_the_oldest_others_waiting(cast):
+def test_a_routing_run_routes_every_waiting_whistle_batch_by_batch_and_silences_the_doorbell(cast):
+    from whistle.models import RoutingDoorbell
+    from whistle.services.routing import routing_call_for
+
     whistles = [submit_whistle(cast.s01_staff).whistle for _ in range(5)]
+    draft = submit_whistle(cast.s01_staff, source="party_office").whistle
+    assert routing_call_for() is True
 
-    assert whistles_route_waiting(whistle_id=whistles[3].pk, limit=3) == 3
+    assert whistles_route_waiting(batch=2) == 5
 
-    statuses = dict(Whistle.objects.values_list("pk", "status"))
-    assert [statuses[w.pk] for w in whistles] == ["routed", "routed", "submitted", "routed", "submitted"]
-    for whistle in (whistles[0], whistles[1], whistles[3]):
+    for whistle in whistles:
         assert sorted(whistle.tasks.values_list("department__code", flat=True)) == ["D12", "D13", "E06"]
         assert list(Event.objects.filter(whistle=whistle).values_list("verb", flat=True)) == ["submitted", "routed"]
         assert Notification.objects.filter(whistle=whistle, verb="summoned").count() == 3
+    draft.refresh_from_db()
+    assert draft.status == Whistle.Status.DRAFT
+    assert RoutingDoorbell.objects.get().rung_at is None
+    assert whistles_route_waiting() == 0
 
 
-def test_a_message_whose_whistle_is_routed_already_leaves_the_others_alone(cast):
-    first, second = (submit_whistle(cast.s01_staff).whistle for _ in range(2))
-    whistle_route(whistle_id=first.pk)
+def test_the_doorbell_calls_one_run_for_a_burst_and_again_once_it_is_stale(cast):
+    from datetime import timedelta
 
-    assert whistles_route_waiting(whistle_id=first.pk) == 0
-    second.refresh_from_db()
-    assert second.status == Whistle.Status.SUBMITTED
+    from django.utils import timezone
+
+    from whistle.services.routing import DOORBELL_STALE, routing_call_for, routing_silence
+
+    now = timezone.now()
+    assert [routing_call_for(now=now) for _ in range(3)] == [True, False, False]
+    assert routing_call_for(now=now + DOORBELL_STALE + timedelta(seconds=1)) is True  # its message was lost
+    routing_silence()
+    assert routing_call_for(now=now) is True
 
 
 def test_a_batch_sends_whistles_without_a_rule_to_the_dispatcher_and_routes_the_rest(cast):
     unmatched = submit_whistle(cast.s01_staff, category="MISC-OTHER").whistle
     matched = submit_whistle(cast.s01_staff).whistle
 
-    assert whistles_route_waiting(whistle_id=unmatched.pk) == 2
+    assert whistles_route_waiting() == 2
 
     unmatched.refresh_from_db()
     matched.refresh_from_db()
@@ -210,7 +222,7 @@ def test_a_whistle_the_router_chokes_on_goes_to_the_dispatcher_and_the_batch_goe
 
     monkeypatch.setattr(Catalogue, "match", choking)
 
-    assert whistles_route_waiting(whistle_id=bad.pk) == 2
+    assert whistles_route_waiting() == 2
 
     bad.refresh_from_db()
     good.refresh_from_db()
@@ -220,16 +232,17 @@ def test_a_whistle_the_router_chokes_on_goes_to_the_dispatcher_and_the_batch_goe
     assert f"routing whistle {bad.number} failed" in caplog.text
 
 
-def test_routing_a_batch_costs_the_same_statements_for_two_whistles_as_for_twenty(cast):
+def test_a_routing_run_costs_the_same_statements_for_two_whistles_as_for_twenty(cast):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     whistle_route(whistle_id=submit_whistle(cast.s01_staff).whistle.pk)  # the process's caches are built once
     counts = []
     for size in (2, 20):
-        whistles = [submit_whistle(cast.s01_staff).whistle for _ in range(size)]
+        for _ in range(size):
+            submit_whistle(cast.s01_staff)
         with CaptureQueriesContext(connection) as queries:
-            assert whistles_route_waiting(whistle_id=whistles[0].pk) == size
+            assert whistles_route_waiting() == size
         counts.append(len(queries))
 
     assert counts[0] == counts[1] <= 10

@@ -6,16 +6,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import InvalidInput, NotAllowed
-from departments.models import Category, Grade, Membership
+from departments.catalogue import current_catalogue
+from departments.models import Grade, Membership
 from grids.locate import locate
 from grids.models import Grid, Street
 from whistle.models import DESCRIPTION_MAX_LENGTH, Whistle, WhistleNumberSequence
 from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of, whistle_scope
+from whistle.services.routing import routing_call_for, routing_silence
 from whistle.services.transitions import event_record
 
 logger = logging.getLogger(__name__)
@@ -138,19 +140,22 @@ def _store(*, reporter, membership: Membership, data: dict, now: datetime, resul
 
 
 def whistle_enqueue_routing_on_commit(*, whistle: Whistle, result: SubmitResult | None = None) -> None:
-    """After the whistle is committed, hand it to the routing worker.
+    """After the whistle is committed, call for a routing run (routing.routing_call_for).
 
     The broker being down must not lose or fail the submission: the whistle
     is already stored, and the re-enqueue job picks up whistles left in
     `submitted`; the caller is told it is queued.
     """
-    from whistle.tasks import route_whistle
+    from whistle.tasks import route_waiting_whistles
 
     def enqueue():
+        if not routing_call_for():
+            return  # a routing run is called for already: it takes this whistle too
         try:
-            route_whistle.apply_async(args=[whistle.pk], retry=False)
+            route_waiting_whistles.apply_async(retry=False)
         except Exception:  # noqa: BLE001 - any broker failure; the whistle is safe in the database
             logger.warning("broker unreachable; whistle %s waits for the re-enqueue job", whistle.number, exc_info=True)
+            routing_silence()  # the next submit tries the broker again
             if result is not None:
                 result.enqueued = False
 
@@ -158,22 +163,26 @@ def whistle_enqueue_routing_on_commit(*, whistle: Whistle, result: SubmitResult 
 
 
 def _next_number(*, street: Street, year: int) -> str:
-    """S01-2026-000123: the street's running number for the year, gap-free per committed whistle."""
+    """S01-2026-000123: the street's running number for the year, gap-free per committed whistle.
+
+    One UPDATE … RETURNING both counts and locks the street's counter row:
+    concurrent submits in one street queue there for the rest of their
+    (short) transactions. The ORM has no UPDATE … RETURNING, hence the SQL.
+    """
+    table = connection.ops.quote_name(WhistleNumberSequence._meta.db_table)
+    count = f"UPDATE {table} SET last = last + 1 WHERE street_id = %s AND year = %s RETURNING last"  # noqa: S608 - a model's table name
     for _attempt in range(2):
-        # Lock the street's counter row: concurrent submits in one street queue
-        # here for the length of their (short) transactions.
-        sequence = WhistleNumberSequence.objects.select_for_update().filter(street=street, year=year).first()
-        if sequence is not None:
-            break
+        with connection.cursor() as cursor:
+            cursor.execute(count, [street.pk, year])
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{street.code}-{year}-{row[0]:06d}"
         try:
             with transaction.atomic():
-                sequence = WhistleNumberSequence.objects.create(street=street, year=year, last=0)
-            break
+                WhistleNumberSequence.objects.create(street=street, year=year, last=0)
         except IntegrityError:
-            continue  # another submit created it first: lock theirs
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return f"{street.code}-{year}-{sequence.last:06d}"
+            pass  # another submit created it first: count on theirs
+    raise RuntimeError(f"no number counter for {street.code} in {year}")  # unreachable: the row exists by now
 
 
 def _default_source(membership: Membership) -> str:
@@ -210,7 +219,7 @@ def _validated(*, membership: Membership, now: datetime, **raw) -> dict:
             % {"limit": DESCRIPTION_MAX_LENGTH, "count": len(description)},
         )
 
-    category = Category.objects.filter(code=raw["category"]).first() if raw["category"] else None
+    category = current_catalogue().categories.get(raw["category"]) if raw["category"] else None
     if category is None:
         fail(
             "category",

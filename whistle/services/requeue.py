@@ -1,43 +1,36 @@
-"""Nothing lost: whistles the broker never delivered are handed to routing again."""
+"""Nothing lost: whistles whose routing message never arrived are handed to routing again."""
 
 import logging
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from whistle.models import Whistle
+from whistle.models import RoutingDoorbell, Whistle
 
 logger = logging.getLogger(__name__)
 
 STUCK_AFTER = timedelta(minutes=1)
-BATCH = 1000
 
 
 def whistles_requeue_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_AFTER) -> int:
-    """Enqueue routing again for whistles left in `submitted`; returns how many were enqueued.
+    """Call a routing run when whistles have waited in `submitted` too long; returns how many waited.
 
-    Routing is idempotent, so a whistle whose first message is merely slow
-    is routed once all the same. Stops at the first broker failure: the next
-    run tries again.
+    Runs whatever the doorbell says: its message may be the one that was
+    lost. Routing is idempotent, so a whistle whose message is merely slow
+    is routed once all the same. A broker still down: 0, and the next run
+    tries again.
     """
-    from whistle.tasks import route_whistle
+    from whistle.tasks import route_waiting_whistles
 
     now = now or timezone.now()
-    ids = list(
-        Whistle.objects.filter(status=Whistle.Status.SUBMITTED, submitted_at__lt=now - older_than)
-        .order_by("submitted_at")
-        .values_list("pk", flat=True)[:BATCH]
-    )
-    sent = 0
-    for whistle_id in ids:
-        try:
-            route_whistle.apply_async(args=[whistle_id], retry=False)
-        except Exception:  # noqa: BLE001 - broker still down; try again next minute
-            logger.warning(
-                "re-enqueue stopped after %d of %d whistles: broker unreachable", sent, len(ids), exc_info=True
-            )
-            break
-        sent += 1
-    if ids:
-        logger.info("re-enqueued %d whistles left in submitted", sent)
-    return sent
+    stuck = Whistle.objects.filter(status=Whistle.Status.SUBMITTED, submitted_at__lt=now - older_than).count()
+    if not stuck:
+        return 0
+    RoutingDoorbell.objects.get_or_create(pk=1)  # a bell deleted by hand would silence every submit
+    try:
+        route_waiting_whistles.apply_async(retry=False)
+    except Exception:  # noqa: BLE001 - broker still down; try again next minute
+        logger.warning("%d whistles wait in submitted and the broker is unreachable", stuck, exc_info=True)
+        return 0
+    logger.info("called a routing run for %d whistles left in submitted", stuck)
+    return stuck

@@ -1,19 +1,23 @@
 """Routing: from a submitted whistle to the task lists of the responsible departments.
 
-Every routing message runs `whistles_route_waiting`: when its whistle still
-waits, it claims it and up to ROUTE_BATCH − 1 other submitted ones with
-`FOR UPDATE SKIP LOCKED` and routes them in one transaction with a handful
-of set-based statements. When the worker keeps up, a message routes its own
-whistle; under a burst, one message routes many and the messages of those
-find nothing left. Only a whistle still `submitted` is routed, so a message
-delivered twice, or two workers at once, route it exactly once; tasks are
-unique per (whistle, department) besides.
+Submits ring the routing doorbell (`routing_call_for`); the one that finds
+it silent sends a routing message, so a burst of submits costs a few
+messages, not one per whistle. The routing run (`whistles_route_waiting`)
+silences the bell, then claims the waiting whistles oldest first, ROUTE_BATCH
+at a time with `FOR UPDATE SKIP LOCKED`, and routes each batch in one
+transaction with a handful of set-based statements; a whistle stored after
+its look rings again. Only a whistle still `submitted` is routed, so two runs
+at once, or a message delivered twice, route it exactly once; tasks are
+unique per (whistle, department) besides. A lost message costs a delay, never
+a whistle: a bell rung for longer than DOORBELL_STALE rings again, and the
+re-enqueue job calls a run for whistles waiting over a minute.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +25,7 @@ from config.errors import Conflict, InvalidInput
 from departments.catalogue import CO_OPERATING, LEAD, Assignment, current_catalogue
 from departments.models import Department, Membership
 from escalation.policy import StageDeadlines, stage_deadlines
-from whistle.models import Notification, Task, Whistle
+from whistle.models import Notification, RoutingDoorbell, Task, Whistle
 from whistle.permissions import require_role
 from whistle.services.transitions import whistle_transition, whistles_transition
 
@@ -29,10 +33,23 @@ logger = logging.getLogger(__name__)
 
 ROUTER = "router"
 ROUTE_BATCH = 50
+DOORBELL_STALE = timedelta(seconds=30)
 # What routing reads of a whistle: enough to match, set deadlines and move it on.
 ROUTING_FIELDS = (
     "id", "number", "status", "category_id", "street_id", "grade", "mode", "appointed_checkin_at", "routing"
 )  # fmt: skip
+
+
+def routing_call_for(*, now: datetime | None = None) -> bool:
+    """Ring the doorbell: True when the caller must send the routing message (the bell was silent or stale)."""
+    now = now or timezone.now()
+    silent = Q(rung_at=None) | Q(rung_at__lt=now - DOORBELL_STALE)
+    return bool(RoutingDoorbell.objects.filter(silent, pk=1).update(rung_at=now))
+
+
+def routing_silence() -> None:
+    """The routing run has started (or its message could not be sent): the next submit rings again."""
+    RoutingDoorbell.objects.filter(pk=1).update(rung_at=None)
 
 
 def whistle_route(*, whistle_id: int, now: datetime | None = None) -> Whistle | None:
@@ -43,31 +60,34 @@ def whistle_route(*, whistle_id: int, now: datetime | None = None) -> Whistle | 
     with transaction.atomic():
         whistle = Whistle.objects.select_for_update().filter(pk=whistle_id).first()
         if whistle is None:
-            logger.warning("route_whistle: whistle %s does not exist", whistle_id)
+            logger.warning("whistle_route: whistle %s does not exist", whistle_id)
             return None
         if whistle.status == Whistle.Status.SUBMITTED:
             _route(whistles=[whistle], now=now or timezone.now())
     return whistle
 
 
-def whistles_route_waiting(*, whistle_id: int, limit: int = ROUTE_BATCH, now: datetime | None = None) -> int:
-    """Route this whistle and up to `limit` − 1 others waiting, oldest first; how many were routed.
+def whistles_route_waiting(*, batch: int = ROUTE_BATCH, now: datetime | None = None) -> int:
+    """Route every whistle waiting in `submitted`, oldest first, `batch` per transaction; how many were routed.
 
-    Nothing happens when this whistle is routed already, or is being routed
-    by another worker (its row is locked): a late or repeated message never
-    does someone else's work. Rows other routers hold are skipped, not waited for.
+    Rows another run holds are skipped, not waited for: it is routing them.
     """
-    now = now or timezone.now()
-    waiting = Whistle.objects.select_for_update(skip_locked=True).filter(status=Whistle.Status.SUBMITTED)
-    with transaction.atomic():
-        whistles = list(waiting.filter(pk=whistle_id).only(*ROUTING_FIELDS))
-        if not whistles:
-            return 0
-        if limit > 1:
-            others = waiting.exclude(pk=whistle_id).only(*ROUTING_FIELDS).order_by("submitted_at", "pk")
-            whistles += others[: limit - 1]
-        _route(whistles=whistles, now=now)
-    return len(whistles)
+    routing_silence()  # before the first look: whatever is stored after it rings again
+    waiting = (
+        Whistle.objects.select_for_update(skip_locked=True)
+        .filter(status=Whistle.Status.SUBMITTED)
+        .only(*ROUTING_FIELDS)
+        .order_by("submitted_at", "pk")
+    )
+    routed = 0
+    while True:
+        with transaction.atomic():
+            whistles = list(waiting[:batch])
+            if whistles:
+                _route(whistles=whistles, now=now or timezone.now())
+        routed += len(whistles)
+        if len(whistles) < batch:
+            return routed
 
 
 def _route(*, whistles: list[Whistle], now: datetime) -> None:
