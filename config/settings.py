@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "escalation.context_processors.calendar_warning",
+                "whistle.context_processors.header",
             ],
         },
     },
@@ -111,7 +112,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Authentication --------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "departments.backends.MembershipBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,6 +125,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ANONYMOUS_USER_NAME = None
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# E-mail: notices to departments and streets. Printed to the log in development.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "whistle@localhost")
 
 # Language and time ---------------------------------------------------------------
 
@@ -142,6 +157,11 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Feedback attachments: outside MEDIA_ROOT, served only through an access-checked view.
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private"))).resolve())},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
@@ -176,6 +196,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status": name each set of choices after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "WhistleStatusEnum": "whistle.models.Whistle.Status",
+        "TaskStatusEnum": "whistle.models.Task.Status",
+        "ExtensionStatusEnum": "whistle.models.Extension.Status",
+        "MeetingStatusEnum": "whistle.models.JointMeeting.Status",
+        "AttendanceStatusEnum": "whistle.models.MeetingAttendance.Status",
+    },
 }
 
 # Celery ------------------------------------------------------------------------
@@ -233,6 +261,13 @@ MAP_TILE_URL = env_str("MAP_TILE_URL", "")
 # Intake shows open whistles of the same category this near and this recent as possible duplicates.
 WHISTLE_DUPLICATE_RADIUS_M = env_int("WHISTLE_DUPLICATE_RADIUS_M", 100, minimum=1, maximum=100_000)
 WHISTLE_DUPLICATE_DAYS = env_int("WHISTLE_DUPLICATE_DAYS", 30, minimum=1, maximum=3650)
+
+# Feedback attachments (photos and PDF): the largest file accepted, and how many one feedback form may carry.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 10, minimum=1, maximum=100)
+# A department checking in to a joint meeting this many minutes after its start is still
+# present; later it is recorded as late.
+MEETING_LATE_GRACE_MINUTES = env_int("MEETING_LATE_GRACE_MINUTES", 15, minimum=0, maximum=240)
 
 # Logging ---------------------------------------------------------------------------
 

@@ -278,6 +278,16 @@ def stage_deadlines(
     return StageDeadlines(**moments, requires_joint_meeting=policy.requires_joint_meeting)
 
 
+def warning_ratio(grade: str) -> Decimal:
+    """The share of a window after which a task of ``grade`` turns yellow (e.g. to move a deadline later)."""
+    try:
+        return _snapshots.get().policies[grade].warning_ratio
+    except KeyError:
+        raise DeadlineError(
+            f"There is no deadline policy for the grade {grade!r}: add one in the administration."
+        ) from None
+
+
 # The process's snapshot -------------------------------------------------------------
 
 

@@ -55,3 +55,15 @@ def test_sign_in_page_opens(client, db):
 
     assert response.status_code == 200
     assert 'name="password"' in response.content.decode()
+
+
+WHISTLE_MODELS = sorted(model._meta.model_name for model in admin.site._registry if model._meta.app_label == "whistle")
+
+
+@pytest.mark.parametrize("model_name", WHISTLE_MODELS)
+def test_the_whistle_records_are_listed_and_searched_but_never_added_by_hand(admin_client, community, model_name):
+    changelist = reverse(f"admin:whistle_{model_name}_changelist")
+
+    assert admin_client.get(changelist).status_code == 200
+    assert admin_client.get(changelist, {"q": "S01"}).status_code == 200
+    assert admin_client.get(reverse(f"admin:whistle_{model_name}_add")).status_code == 403

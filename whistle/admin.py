@@ -2,7 +2,18 @@
 
 from django.contrib import admin
 
-from whistle.models import Event, Notification, Task, Whistle
+from whistle.models import (
+    Callback,
+    Event,
+    Extension,
+    Feedback,
+    JointMeeting,
+    MeetingAttendance,
+    Notification,
+    Rating,
+    Task,
+    Whistle,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,6 +78,58 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "verb", "whistle", "department", "street", "read_at"]
+    list_display = ["created_at", "verb", "whistle", "department", "street", "recipient", "read_at", "emailed_at"]
     list_filter = ["verb"]
-    list_select_related = ["whistle", "department", "street"]
+    list_select_related = ["whistle", "department", "street", "recipient"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "task", "result", "author"]
+    list_filter = ["result"]
+    list_select_related = ["task__whistle", "task__department", "author"]
+    search_fields = ["task__whistle__number", "actions"]
+
+
+@admin.register(Extension)
+class ExtensionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "task", "until", "status", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["task__whistle", "task__department", "decided_by"]
+    search_fields = ["task__whistle__number"]
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "whistle", "department", "response", "attitude", "result", "rated_by"]
+    list_filter = ["department__kind"]
+    list_select_related = ["whistle", "department", "rated_by"]
+    search_fields = ["whistle__number", "department__code", "department__name"]
+
+
+@admin.register(Callback)
+class CallbackAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "whistle", "satisfaction", "solved", "recorded_by"]
+    list_filter = ["satisfaction", "solved"]
+    list_select_related = ["whistle", "recorded_by"]
+    search_fields = ["whistle__number"]
+
+
+class AttendanceInline(admin.TabularInline):
+    model = MeetingAttendance
+    extra = 0
+    fields = ["department", "status", "checked_in_at", "checked_in_by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JointMeeting)
+class JointMeetingAdmin(ReadOnlyAdmin):
+    list_display = ["scheduled_at", "whistle", "place", "status"]
+    list_filter = ["status"]
+    list_select_related = ["whistle"]
+    search_fields = ["whistle__number", "place"]
+    inlines = [AttendanceInline]

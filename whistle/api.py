@@ -24,15 +24,27 @@ from whistle.models import Whistle
 from whistle.permissions import access_whistle, sees_caller
 from whistle.selectors import whistle_detailed, whistle_get, whistle_list
 from whistle.serializers import (
+    CallbackInputSerializer,
     DecisionSerializer,
     DispatchSerializer,
     MergeSerializer,
+    RateSerializer,
+    ReasonSerializer,
     WhistleDetailSerializer,
     WhistleSubmitSerializer,
     WhistleSubmittedSerializer,
     WhistleSummarySerializer,
 )
-from whistle.services import whistle_decide, whistle_dispatch, whistle_merge, whistle_submit
+from whistle.services import (
+    whistle_callback,
+    whistle_confirm,
+    whistle_decide,
+    whistle_dispatch,
+    whistle_merge,
+    whistle_rate,
+    whistle_reopen,
+    whistle_submit,
+)
 
 
 class _StorableIsoDateTimeField(filter_fields.IsoDateTimeField):
@@ -97,6 +109,9 @@ class WhistleViewSet(viewsets.GenericViewSet):
         "approve": DecisionSerializer,
         "dispatch_by_hand": DispatchSerializer,
         "merge": MergeSerializer,
+        "reopen": ReasonSerializer,
+        "rate": RateSerializer,
+        "callback": CallbackInputSerializer,
     }
 
     def get_queryset(self):
@@ -191,10 +206,55 @@ class WhistleViewSet(viewsets.GenericViewSet):
         whistle_merge(whistle=whistle, into=target, actor=request.user)
         return self._detail(number)
 
-    def _parsed(self) -> dict:
+    @extend_schema(
+        summary="Confirm the departments' result (resolved → closed)",
+        request=None,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, number=None):
+        whistle_confirm(whistle=access_whistle(request.user, number), actor=request.user)
+        return self._detail(number)
+
+    @extend_schema(
+        summary="Reopen a resolved whistle: every closed task goes back with new deadlines",
+        request=ReasonSerializer,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, number=None):
+        data = self._parsed()
+        whistle_reopen(whistle=access_whistle(request.user, number), actor=request.user, **data)
+        return self._detail(number)
+
+    @extend_schema(
+        summary="Rate a department that reported in (1–5 on response, attitude, result); once per department",
+        request=RateSerializer,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def rate(self, request, number=None):
+        data = self._parsed(missing=None)
+        whistle_rate(whistle=access_whistle(request.user, number), actor=request.user, **data)
+        return self._detail(number)
+
+    @extend_schema(
+        summary="Record the citizen's verdict on a closed whistle (回访)",
+        description="Dissatisfied and not solved reopens the whistle the first time; the second time it is "
+        "escalated to the district's supervisors instead.",
+        request=CallbackInputSerializer,
+        responses={200: WhistleDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def callback(self, request, number=None):
+        data = self._parsed(missing=None)
+        whistle_callback(whistle=access_whistle(request.user, number), actor=request.user, **data)
+        return self._detail(number)
+
+    def _parsed(self, missing="") -> dict:
         serializer = self.get_serializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        return {name: serializer.validated_data.get(name, "") for name in serializer.fields}
+        return {name: serializer.validated_data.get(name, missing) for name in serializer.fields}
 
     def _render(self, number: str) -> dict:
         whistle = whistle_get(user=self.request.user, number=number)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import InvalidInput
 from departments.models import Category, Grade
-from whistle.models import DESCRIPTION_MAX_LENGTH, Whistle
+from whistle.models import DESCRIPTION_MAX_LENGTH, Callback, Whistle
 from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of
 from whistle.selectors import category_choices, dispatch_department_choices, street_grids
 
@@ -172,3 +172,109 @@ class WhistleFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         for field in self.form.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm"
+
+
+# The street side of a resolved whistle, and joint meetings ------------------------------------
+
+SCORE_CHOICES = [("", "—"), *((str(n), str(n)) for n in range(5, 0, -1))]
+
+
+def _int_or_none(value: str):
+    """The whole number typed, or None for the service to name the field (it knows the rule)."""
+    return int(value) if value and value.isdigit() else None
+
+
+class ReopenForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Reopen it, because"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "maxlength": 2000}),
+    )
+
+
+class RateForm(ServiceErrorsMixin, forms.Form):
+    department = forms.CharField(label=_("Department"), required=False, widget=forms.Select)
+    response = forms.CharField(label=_("Response"), required=False, widget=forms.Select(choices=SCORE_CHOICES))
+    attitude = forms.CharField(label=_("Attitude"), required=False, widget=forms.Select(choices=SCORE_CHOICES))
+    result = forms.CharField(label=_("Result"), required=False, widget=forms.Select(choices=SCORE_CHOICES))
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "maxlength": 2000}),
+    )
+
+    def __init__(self, *args, departments: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].widget.choices = [("", _("Choose a department"))] + departments
+        for name in ("department", "response", "attitude", "result"):
+            self.fields[name].widget.attrs["class"] = "form-select"
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "department": data["department"],
+            "response": _int_or_none(data["response"]),
+            "attitude": _int_or_none(data["attitude"]),
+            "result": _int_or_none(data["result"]),
+            "comment": data["comment"],
+        }
+
+
+class CallbackForm(ServiceErrorsMixin, forms.Form):
+    satisfaction = forms.CharField(
+        label=_("The citizen is"),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    solved = forms.CharField(
+        label=_("The matter is"),
+        required=False,
+        widget=forms.Select(
+            attrs={"class": "form-select"},
+            choices=[("", _("Choose")), ("yes", _("solved")), ("no", _("not solved"))],
+        ),
+    )
+    note = forms.CharField(
+        label=_("What the citizen said"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "maxlength": 2000}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["satisfaction"].widget.choices = [("", _("Choose"))] + list(Callback.Satisfaction.choices)
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "satisfaction": data["satisfaction"],
+            "solved": {"yes": True, "no": False}.get(data["solved"]),
+            "note": data["note"],
+        }
+
+
+class MeetingForm(ServiceErrorsMixin, forms.Form):
+    scheduled_at = forms.DateTimeField(
+        label=_("Time"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"),
+    )
+    place = forms.CharField(
+        label=_("Place"), required=False, widget=forms.TextInput(attrs={"class": "form-control", "maxlength": 200})
+    )
+    agenda = forms.CharField(
+        label=_("Agenda"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "maxlength": DESCRIPTION_MAX_LENGTH}),
+    )
+
+    def service_kwargs(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ("scheduled_at", "place", "agenda")}
+
+
+class MeetingCancelForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Cancel the meeting, because"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "maxlength": 2000}),
+    )

@@ -91,6 +91,20 @@ class Whistle(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     routed_at = models.DateTimeField(_("routed at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    returns = models.PositiveIntegerField(
+        _("returns"), default=0, help_text=_("How many times departments returned this whistle.")
+    )
+    reopens = models.PositiveIntegerField(
+        _("reopens"), default=0, help_text=_("How many times the street or a citizen's callback reopened it.")
+    )
+    escalated_at = models.DateTimeField(
+        _("escalated to supervisors at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a citizen was dissatisfied again after a reopening."),
+    )
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
@@ -166,6 +180,13 @@ class Task(models.Model):
         RETURNED = "returned", _("returned")
         RELEASED = "released", _("released by the dispatcher")
 
+    class ReturnReason(models.TextChoices):
+        NOT_OURS = "not_ours", _("not our responsibility")
+        WRONG_LOCATION = "wrong_location", _("wrong location")
+        DUPLICATE = "duplicate", _("duplicate")
+        NEEDS_OTHER = "needs_other_department", _("needs another department")
+        OTHER = "other", _("other")
+
     OPEN_STATUSES = (Status.PENDING, Status.ACKNOWLEDGED, Status.CHECKED_IN)
 
     whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("whistle"))
@@ -180,6 +201,27 @@ class Task(models.Model):
     acknowledge_warn_at = models.DateTimeField(_("acknowledgement warning at"))
     checkin_warn_at = models.DateTimeField(_("check-in warning at"))
     resolve_warn_at = models.DateTimeField(_("resolution warning at"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checkin_lon = models.FloatField(_("check-in longitude"), null=True, blank=True)
+    checkin_lat = models.FloatField(_("check-in latitude"), null=True, blank=True)
+    checkin_note = models.TextField(_("check-in note"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    return_reason_code = models.CharField(_("return reason"), max_length=32, choices=ReturnReason.choices, blank=True)
+    return_reason = models.TextField(_("return explanation"), blank=True)
+    suggested_department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("suggested department"),
+    )
+    # Frozen when each stage finishes, for statistics: never recomputed from today's state.
+    acknowledged_on_time = models.BooleanField(_("acknowledged on time"), null=True, blank=True)
+    checked_in_on_time = models.BooleanField(_("checked in on time"), null=True, blank=True)
+    closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
@@ -192,6 +234,9 @@ class Task(models.Model):
             models.UniqueConstraint(fields=["whistle", "department"], name="task_unique_department_per_whistle"),
         ]
         indexes = [models.Index(fields=["department", "status"], name="task_department_status_idx")]
+        # Granted per task with django-guardian, to someone outside the task's department
+        # (a co-operating department's head on the lead's task, say).
+        permissions = [("act_on_task", _("Can act on this task for its department"))]
 
     def __str__(self):
         return f"{self.whistle.number} · {self.department}"
@@ -240,7 +285,7 @@ class Event(models.Model):
 
 
 class Notification(models.Model):
-    """An inbox entry for an org unit: a department summoned, a street's dispatcher asked to act."""
+    """An inbox entry for an org unit (a department summoned, a street's dispatcher asked to act) or for one user."""
 
     department = models.ForeignKey(
         Department,
@@ -253,6 +298,15 @@ class Notification(models.Model):
     street = models.ForeignKey(
         Street, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name=_("street")
     )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+        help_text=_("For a notice to one person (a supervisor, a department head) rather than a whole unit."),
+    )
     whistle = models.ForeignKey(
         Whistle, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("whistle")
     )
@@ -260,6 +314,8 @@ class Notification(models.Model):
     verb = models.CharField(_("about"), max_length=32)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # Claimed by a conditional UPDATE before the mail goes out: a mail job run twice sends once.
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -267,9 +323,10 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(department__isnull=False, street__isnull=True)
-                | Q(department__isnull=True, street__isnull=False),
-                name="notification_for_one_unit",
+                condition=Q(department__isnull=False, street__isnull=True, recipient__isnull=True)
+                | Q(department__isnull=True, street__isnull=False, recipient__isnull=True)
+                | Q(department__isnull=True, street__isnull=True, recipient__isnull=False),
+                name="notification_for_one_addressee",
             ),
         ]
         indexes = [
@@ -279,7 +336,235 @@ class Notification(models.Model):
             models.Index(
                 fields=["street", "created_at"], name="notification_street_unread_idx", condition=Q(read_at=None)
             ),
+            models.Index(
+                fields=["recipient", "created_at"], name="notification_person_unread_idx", condition=Q(read_at=None)
+            ),
         ]
 
     def __str__(self):
         return f"{self.verb} {self.whistle_id}"
+
+
+def private_storage():
+    """Attachments live outside the public media path; only an access-checked view serves them."""
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+class Feedback(models.Model):
+    """The feedback form (反馈表) a department files when it closes its task; a reopened task gets another."""
+
+    class Result(models.TextChoices):
+        SOLVED = "solved", _("solved")
+        PARTLY_SOLVED = "partly_solved", _("partly solved")
+        UNSOLVABLE = "unsolvable", _("unsolvable")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("task"))
+    actions = models.TextField(_("actions taken"), max_length=DESCRIPTION_MAX_LENGTH)
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    note = models.TextField(_("note"), blank=True, help_text=_("Required when the matter is unsolvable: why."))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("feedback form")
+        verbose_name_plural = _("feedback forms")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.task} · {self.get_result_display()}"
+
+
+class Attachment(models.Model):
+    """A photo or PDF filed with a feedback form."""
+
+    feedback = models.ForeignKey(
+        Feedback, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("feedback form")
+    )
+    file = models.FileField(_("file"), storage=private_storage, upload_to="attachments/%Y/%m/")
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class Extension(models.Model):
+    """A department's request for more time to resolve (延期申请), decided by the street head or a supervisor."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for a decision")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="extensions", verbose_name=_("task"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    reason = models.TextField(_("reason"))
+    until = models.DateTimeField(_("proposed resolve-by date"))
+    previous_due_at = models.DateTimeField(_("resolve-by date before"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(status="pending"), name="extension_one_pending_per_task"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.task} → {self.until:%Y-%m-%d}"
+
+
+class Rating(models.Model):
+    """The street's rating of a department that reported in (下对上), 1–5 on three counts."""
+
+    whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("whistle"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="ratings", verbose_name=_("department")
+    )
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("rated by")
+    )
+    response = models.PositiveSmallIntegerField(_("response"))
+    attitude = models.PositiveSmallIntegerField(_("attitude"))
+    result = models.PositiveSmallIntegerField(_("result"))
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["whistle", "department"], name="rating_once_per_department"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__gte": 1, f"{name}__lte": 5}), name=f"rating_{name}_1_to_5"
+                )
+                for name in ("response", "attitude", "result")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.whistle.number} · {self.department}"
+
+
+class Callback(models.Model):
+    """The citizen's verdict after confirmation (回访), recorded by the hotline or the street."""
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("satisfied")
+        BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")
+        DISSATISFIED = "dissatisfied", _("dissatisfied")
+
+    whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="callbacks", verbose_name=_("whistle"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    satisfaction = models.CharField(_("satisfaction"), max_length=24, choices=Satisfaction.choices)
+    solved = models.BooleanField(_("solved"))
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("citizen callback")
+        verbose_name_plural = _("citizen callbacks")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.whistle.number} · {self.get_satisfaction_display()}"
+
+
+class JointMeeting(models.Model):
+    """The on-site meeting of every department summoned for a difficult whistle (吹哨会)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        HELD = "held", _("held")
+        CANCELLED = "cancelled", _("cancelled")
+
+    whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="meetings", verbose_name=_("whistle"))
+    scheduled_at = models.DateTimeField(_("time"))
+    place = models.CharField(_("place"), max_length=200)
+    agenda = models.TextField(_("agenda"), blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("scheduled by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    held_at = models.DateTimeField(_("held at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("joint meeting")
+        verbose_name_plural = _("joint meetings")
+        ordering = ["scheduled_at", "pk"]
+
+    def __str__(self):
+        return f"{self.whistle.number} · {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class MeetingAttendance(models.Model):
+    """Whether a summoned department came to the joint meeting; an absence counts against it."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("invited")
+        PRESENT = "present", _("present")
+        LATE = "late", _("late")
+        ABSENT = "absent", _("absent")
+
+    meeting = models.ForeignKey(
+        JointMeeting, on_delete=models.CASCADE, related_name="attendance", verbose_name=_("meeting")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="meeting_attendance", verbose_name=_("department")
+    )
+    status = models.CharField(_("attendance"), max_length=16, choices=Status.choices, default=Status.INVITED)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked in by"),
+    )
+
+    class Meta:
+        verbose_name = _("meeting attendance")
+        verbose_name_plural = _("meeting attendance")
+        ordering = ["department__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "department"], name="attendance_once_per_department"),
+        ]
+
+    def __str__(self):
+        return f"{self.meeting} · {self.department} · {self.get_status_display()}"

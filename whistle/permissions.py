@@ -9,12 +9,13 @@ the scope is "not found" (404); one in scope that the role may not act on is
 
 import re
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
+from guardian.shortcuts import get_objects_for_user
 
 from config.errors import NotAllowed, NotFound
 from departments.models import Grade, Membership
-from whistle.models import Task, Whistle
+from whistle.models import JointMeeting, Task, Whistle
 
 R = Membership.Role
 Source = Whistle.Source
@@ -42,6 +43,8 @@ GRADES_BY_ROLE: dict[str, frozenset[str]] = {
 # Roles that see the caller's name and phone of hotline whistles unmasked.
 SEES_CALLER = frozenset({R.HOTLINE_CLIENT, R.DISPATCHER, R.STREET_HEAD, R.SUPERVISOR})
 MERGERS = frozenset({R.STREET_STAFF, R.STREET_DEPUTY, R.STREET_HEAD, R.DISPATCHER})
+# Who acts on a task for its department.
+DEPARTMENT_ACTORS = frozenset({R.DEPT_STAFF, R.DEPT_HEAD})
 
 
 def membership_of(user) -> Membership | None:
@@ -79,12 +82,82 @@ def whistle_scope(user, whistles: QuerySet[Whistle] | None = None) -> QuerySet[W
     return whistles.none()
 
 
+def task_scope(user, tasks: QuerySet[Task] | None = None) -> QuerySet[Task]:
+    """The tasks (of `tasks`, default all) the user may see.
+
+    A department sees its own tasks, a street the tasks of its whistles, a
+    supervisor those of the district; anyone sees the tasks granted to them
+    by object permission (django-guardian's `act_on_task`).
+    """
+    tasks = Task.objects.all() if tasks is None else tasks
+    if user.is_superuser:
+        return tasks
+    membership = membership_of(user)
+    if membership is None:
+        return tasks.none()
+    if membership.street_id:
+        own = Q(whistle__street_id=membership.street_id)
+    elif membership.department_id:
+        own = Q(department_id=membership.department_id)
+    elif membership.role == R.SUPERVISOR:
+        own = Q(whistle__street__district_id=membership.district_id)
+    else:
+        own = Q(pk__in=[])  # the hotline reads tasks only inside its whistles
+    return tasks.filter(own | Q(pk__in=_granted_tasks(user)))
+
+
+def _granted_tasks(user) -> QuerySet[Task]:
+    return get_objects_for_user(
+        user, "whistle.act_on_task", klass=Task, with_superuser=False, accept_global_perms=False
+    ).values("pk")
+
+
+def access_task(user, task_id, *, queryset: QuerySet[Task] | None = None) -> Task:
+    """The task with this id if the user may see it, else NotFound."""
+    try:
+        task_id = int(task_id)
+    except (TypeError, ValueError):
+        task_id = None
+    task = task_scope(user, queryset).filter(pk=task_id).first() if task_id else None
+    if task is None:
+        raise NotFound(_("Task %(id)s does not exist or is not visible to you.") % {"id": task_id or "—"})
+    return task
+
+
+def require_task_actor(user, task: Task) -> Membership | None:
+    """Staff of the task's department, or someone granted `act_on_task` on it; else NotAllowed."""
+    membership = membership_of(user)
+    if membership and membership.department_id == task.department_id and membership.role in DEPARTMENT_ACTORS:
+        return membership
+    if user.is_authenticated and user.has_perm("whistle.act_on_task", task):
+        return membership
+    raise NotAllowed(_("Only %(department)s acts on this task.") % {"department": task.department})
+
+
 def access_whistle(user, number: str, *, queryset: QuerySet[Whistle] | None = None) -> Whistle:
     """The whistle with this number if the user may see it, else NotFound."""
     whistle = whistle_scope(user, queryset).filter(number=number).first()
     if whistle is None:
         raise NotFound(_("Whistle %(number)s does not exist or is not visible to you.") % {"number": number})
     return whistle
+
+
+def meeting_scope(user, meetings: QuerySet[JointMeeting] | None = None) -> QuerySet[JointMeeting]:
+    """The joint meetings (of `meetings`, default all) of the whistles the user may see."""
+    meetings = JointMeeting.objects.all() if meetings is None else meetings
+    return meetings.filter(whistle__in=whistle_scope(user).values("pk"))
+
+
+def access_meeting(user, meeting_id, *, queryset: QuerySet[JointMeeting] | None = None) -> JointMeeting:
+    """The meeting with this id if the user may see its whistle, else NotFound."""
+    try:
+        meeting_id = int(meeting_id)
+    except (TypeError, ValueError):
+        meeting_id = None
+    meeting = meeting_scope(user, queryset).filter(pk=meeting_id).first() if meeting_id else None
+    if meeting is None:
+        raise NotFound(_("Meeting %(id)s does not exist or is not visible to you.") % {"id": meeting_id or "—"})
+    return meeting
 
 
 def require_role(user, roles, *, street_id: int | None = None) -> Membership:

@@ -4,12 +4,21 @@ import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from departments.models import Category, Department, Membership, Responsibility
 from grids.models import Grid
-from whistle.models import Event, Task, Whistle
+from whistle.models import (
+    Callback,
+    Event,
+    JointMeeting,
+    MeetingAttendance,
+    Notification,
+    Rating,
+    Task,
+    Whistle,
+)
 from whistle.permissions import (
     MERGERS,
     access_whistle,
@@ -55,6 +64,14 @@ def _detail_prefetches() -> tuple[Prefetch, ...]:
         Prefetch("tasks", queryset=Task.objects.select_related("department").order_by("resolve_due_at", "pk")),
         Prefetch("events", queryset=Event.objects.select_related("actor").order_by("created_at", "pk")),
         Prefetch("duplicates", queryset=Whistle.objects.only("pk", "number", "merged_into_id").order_by("pk")),
+        Prefetch("ratings", queryset=Rating.objects.select_related("department", "rated_by").order_by("pk")),
+        Prefetch("callbacks", queryset=Callback.objects.select_related("recorded_by").order_by("pk")),
+        Prefetch(
+            "meetings",
+            queryset=JointMeeting.objects.order_by("scheduled_at", "pk").prefetch_related(
+                Prefetch("attendance", queryset=MeetingAttendance.objects.select_related("department"))
+            ),
+        ),
     )
 
 
@@ -251,6 +268,8 @@ def street_grids_geojson(*, user) -> dict:
 
 
 def event_labels() -> dict[str, str]:
+    from whistle.task_selectors import task_event_labels
+
     return {
         "drafted": _("drafted"),
         "submitted": _("submitted"),
@@ -264,6 +283,19 @@ def event_labels() -> dict[str, str]:
         "dispatched": _("dispatched by hand"),
         "merged": _("merged as a duplicate"),
         "duplicate_attached": _("duplicate attached"),
+        "confirmed": _("confirmed by the street"),
+        "reopened": _("reopened"),
+        "rated": _("department rated"),
+        "callback": _("citizen called back"),
+        "callback_reopened": _("reopened after the citizen's callback"),
+        "callback_escalated": _("escalated to supervisors after the citizen's callback"),
+        "meeting_scheduled": _("joint meeting scheduled"),
+        "meeting_attended": _("checked in to the joint meeting"),
+        "meeting_held": _("joint meeting held"),
+        "meeting_cancelled": _("joint meeting cancelled"),
+        "resolved": _("resolved: every department closed its task"),
+        # The department side: task events show on the whistle's timeline too.
+        **task_event_labels(),
     }
 
 
@@ -288,3 +320,27 @@ def whistle_timeline(whistle: Whistle) -> list[dict]:
             }
         )
     return rows
+
+
+# The inbox ------------------------------------------------------------------------------
+
+
+def notifications_visible(*, user) -> QuerySet[Notification]:
+    """The notices addressed to the user: to them, to their department or to their street; newest first."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
+    addressed = Q(recipient_id=user.pk)
+    membership = membership_of(user)
+    if membership is not None and membership.department_id:
+        addressed |= Q(department_id=membership.department_id)
+    if membership is not None and membership.street_id:
+        addressed |= Q(street_id=membership.street_id)
+    return (
+        Notification.objects.filter(addressed)
+        .select_related("whistle", "task__department")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def notifications_unread_count(*, user) -> int:
+    return notifications_visible(user=user).filter(read_at=None).count()

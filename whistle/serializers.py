@@ -6,12 +6,15 @@ the web form can never disagree on what is allowed. Output serializers render
 what the selectors loaded, by public codes, never database ids.
 """
 
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api import OffsetDateTimeField, StrictCharField, StrictFloatField
-from whistle.models import Whistle
+from whistle.models import Callback, JointMeeting, MeetingAttendance, Whistle
 from whistle.permissions import mask_name, mask_phone
+from whistle.task_selectors import STAGES, light_of
 
 # Input ------------------------------------------------------------------------------------
 
@@ -56,6 +59,63 @@ class MergeSerializer(serializers.Serializer):
     into = StrictCharField(help_text="Number of the open whistle this one duplicates.")
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, nothing else: "3", 3.0 and true are refused; the range is the service's rule."""
+
+    default_error_messages = {"invalid": gettext_lazy("A whole number is required.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false, nothing else ("yes", 1 and "true" are refused)."""
+
+    default_error_messages = {"invalid": gettext_lazy("true or false is required.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = StrictCharField(help_text="Required: why (at most 2,000 characters).")
+
+
+class RateSerializer(serializers.Serializer):
+    department = StrictCharField(help_text="Code of a department that reported in on the whistle, e.g. D13.")
+    response = StrictIntegerField(help_text="1–5: how fast the department responded.")
+    attitude = StrictIntegerField(help_text="1–5: its attitude.")
+    result = StrictIntegerField(help_text="1–5: the result of its work.")
+    comment = StrictCharField(help_text="At most 2,000 characters.")
+
+
+class CallbackInputSerializer(serializers.Serializer):
+    satisfaction = StrictCharField(help_text="satisfied, basically_satisfied or dissatisfied.")
+    solved = StrictBooleanField(help_text="Whether the citizen says the matter is solved.")
+    note = StrictCharField(help_text="What the citizen said; at most 2,000 characters.")
+
+
+class MeetingCreateSerializer(serializers.Serializer):
+    whistle = StrictCharField(help_text="Number of a routed difficult whistle of your street.")
+    scheduled_at = OffsetDateTimeField(help_text="ISO-8601 with offset, in the future.")
+    place = StrictCharField(help_text="Where; at most 200 characters.")
+    agenda = StrictCharField(help_text="What the meeting is to settle.")
+
+
 # Output -----------------------------------------------------------------------------------
 
 
@@ -72,6 +132,18 @@ class TaskSerializer(serializers.Serializer):
     acknowledge_due_at = serializers.DateTimeField()
     checkin_due_at = serializers.DateTimeField()
     resolve_due_at = serializers.DateTimeField()
+    stage = serializers.SerializerMethodField(
+        help_text="The stage due: acknowledge, checkin or resolve; empty when done."
+    )
+    light = serializers.SerializerMethodField(
+        help_text="green, yellow (past the warning) or red (overdue) for the stage due; empty when done."
+    )
+
+    def get_stage(self, task) -> str:
+        return STAGES[task.status][0] if task.status in STAGES else ""
+
+    def get_light(self, task) -> str:
+        return light_of(task, now=timezone.now())
 
 
 class EventSerializer(serializers.Serializer):
@@ -86,6 +158,47 @@ class EventSerializer(serializers.Serializer):
 
     def get_system(self, event) -> bool:
         return not event.actor_id
+
+
+class RatingSerializer(serializers.Serializer):
+    department = CodeNameSerializer()
+    response = serializers.IntegerField()
+    attitude = serializers.IntegerField()
+    result = serializers.IntegerField()
+    comment = serializers.CharField()
+    rated_by = serializers.CharField(source="rated_by.username")
+    time = serializers.DateTimeField(source="created_at")
+
+
+class CallbackSerializer(serializers.Serializer):
+    satisfaction = serializers.ChoiceField(choices=Callback.Satisfaction.choices)
+    solved = serializers.BooleanField()
+    note = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    time = serializers.DateTimeField(source="created_at")
+
+
+class AttendanceSerializer(serializers.Serializer):
+    department = CodeNameSerializer()
+    status = serializers.ChoiceField(choices=MeetingAttendance.Status.choices)
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeetingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    whistle = serializers.CharField(source="whistle.number")
+    scheduled_at = serializers.DateTimeField()
+    place = serializers.CharField()
+    agenda = serializers.CharField()
+    status = serializers.ChoiceField(choices=JointMeeting.Status.choices)
+    held_at = serializers.DateTimeField(allow_null=True)
+    attendance = AttendanceSerializer(many=True, source="attendance.all")
+
+
+class WhistleMeetingSerializer(MeetingSerializer):
+    """A meeting inside its whistle: the whistle's number goes without saying."""
+
+    whistle = None
 
 
 class WhistleSummarySerializer(serializers.Serializer):
@@ -122,6 +235,15 @@ class WhistleDetailSerializer(WhistleSummarySerializer):
     routing = serializers.JSONField(help_text="Why each department was chosen: rule, scope, or manual dispatch.")
     events = EventSerializer(many=True, source="events.all")
     duplicates = serializers.SerializerMethodField(help_text="Numbers of the whistles merged into this one.")
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    reopens = serializers.IntegerField(help_text="How often the street or a citizen's callback reopened it.")
+    escalated_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a citizen dissatisfied again sent it to the supervisors."
+    )
+    ratings = RatingSerializer(many=True, source="ratings.all", help_text="The street's ratings of the departments.")
+    callbacks = CallbackSerializer(many=True, source="callbacks.all", help_text="The citizen's verdicts.")
+    meetings = WhistleMeetingSerializer(many=True, source="meetings.all", help_text="Joint meetings.")
 
     def get_caller_name(self, whistle) -> str:
         return whistle.caller_name if self.context.get("sees_caller") else mask_name(whistle.caller_name)

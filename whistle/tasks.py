@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from whistle.services import whistles_requeue_stuck, whistles_route_waiting
+from whistle.services.notify import notifications_email
 
 
 @shared_task(
@@ -25,3 +26,14 @@ def route_waiting_whistles() -> int:
 @shared_task(name="whistle.requeue_stuck", acks_late=True)
 def requeue_stuck_whistles() -> int:
     return whistles_requeue_stuck()
+
+
+@shared_task(
+    name="whistle.email_notifications",
+    acks_late=True,
+    autoretry_for=(OSError,),  # the mail server is away: try again; a notice is claimed before its mail
+    retry_backoff=True,
+    max_retries=5,
+)
+def email_notifications(ids: list[int]) -> int:
+    return notifications_email(ids=ids)

@@ -18,16 +18,35 @@ from django.views.decorators.http import require_GET, require_POST
 from config.errors import Conflict, InvalidInput, NotFound
 from config.views import html_errors
 from departments.models import STREET_ROLES, Membership
-from whistle import selectors
-from whistle.forms import DispatchForm, MergeForm, RejectForm, WhistleFilter, WhistleForm
-from whistle.models import Whistle
-from whistle.permissions import access_whistle, membership_of, require_role
+from whistle import selectors, street_selectors
+from whistle.forms import (
+    CallbackForm,
+    DispatchForm,
+    MeetingCancelForm,
+    MeetingForm,
+    MergeForm,
+    RateForm,
+    RejectForm,
+    ReopenForm,
+    WhistleFilter,
+    WhistleForm,
+)
+from whistle.models import JointMeeting, Whistle
+from whistle.permissions import access_meeting, access_whistle, membership_of, require_role
 from whistle.services import (
+    meeting_cancel,
+    meeting_check_in,
+    meeting_close,
+    meeting_schedule,
     whistle_approve,
+    whistle_callback,
+    whistle_confirm,
     whistle_dispatch,
     whistle_issue,
     whistle_merge,
+    whistle_rate,
     whistle_reject,
+    whistle_reopen,
     whistle_request_signature,
     whistle_sign,
     whistle_submit,
@@ -56,7 +75,10 @@ def nav_context(user, current: str) -> dict:
 
 @login_required
 def landing(request):
-    """Where a signed-in user starts: for now every role's list of the whistles it may see."""
+    """Where a signed-in user starts: a department at its task list, everyone else at the whistles they may see."""
+    membership = membership_of(request.user) if request.user.is_authenticated else None
+    if membership is not None and membership.department_id:
+        return redirect("whistle:tasks")
     return redirect("whistle:list")
 
 
@@ -205,7 +227,16 @@ def street_grids_geojson(request):
 @html_errors
 def whistle_detail(request, number: str):
     whistle = selectors.whistle_get(user=request.user, number=number)
+    return render(request, "whistle/detail.html", _detail_context(request, whistle))
+
+
+def _detail_context(request, whistle: Whistle, bound: dict | None = None) -> dict:
+    """Everything the whistle page shows; `bound` replaces the blank forms with the ones just posted."""
     actions = selectors.whistle_actions(user=request.user, whistle=whistle)
+    actions |= street_selectors.street_actions(user=request.user, whistle=whistle)
+    meetings = street_selectors.whistle_meetings(user=request.user, whistle=whistle)
+    if any(row["attend"] or row["close"] for row in meetings):
+        actions.add("meeting")
     context = {
         "whistle": whistle,
         "caller": selectors.whistle_caller(user=request.user, whistle=whistle),
@@ -230,7 +261,18 @@ def whistle_detail(request, number: str):
                 now=timezone.now(),
                 exclude_id=whistle.pk,
             )
-    return render(request, "whistle/detail.html", context)
+    context["meetings"] = meetings
+    if "reopen" in actions:
+        context["reopen_form"] = ReopenForm()
+    if "rate" in actions:
+        context["rate_form"] = RateForm(departments=street_selectors.rateable_departments(whistle))
+    if "callback" in actions:
+        context["callback_form"] = CallbackForm()
+    if "schedule_meeting" in actions:
+        context["meeting_form"] = MeetingForm()
+    if any(row["cancel"] for row in meetings):
+        context["meeting_cancel_form"] = MeetingCancelForm()
+    return {**context, **(bound or {})}
 
 
 def _act(request, number: str, call, success: str):
@@ -319,3 +361,147 @@ def whistle_merge_view(request, number: str):
         whistle_merge(whistle=whistle, into=into, actor=request.user)
 
     return _act(request, number, merge, _("Whistle %(number)s is merged as a duplicate."))
+
+
+# The street side of a resolved whistle, and joint meetings ------------------------------------
+
+
+def _form_action(request, whistle: Whistle, form, name: str, call, success: str):
+    """Parse the posted form and run one service with it.
+
+    Bad input is shown in place, beside the field it names, on the whistle page
+    (status 400, nothing changed); a state that does not allow the action is a
+    message on the page. NotAllowed is not caught: it is the 403 page.
+    """
+    if form.is_valid():
+        try:
+            call(form)
+        except InvalidInput as error:
+            form.add_service_errors(error)
+        except Conflict as error:
+            messages.error(request, error.message)
+            return redirect("whistle:detail", number=whistle.number)
+        else:
+            messages.success(request, success % {"number": whistle.number})
+            return redirect("whistle:detail", number=whistle.number)
+    context = _detail_context(request, whistle, bound={name: form})
+    return render(request, "whistle/detail.html", context, status=400)
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_confirm_view(request, number: str):
+    return _act(
+        request,
+        number,
+        lambda whistle: whistle_confirm(whistle=whistle, actor=request.user),
+        _("Whistle %(number)s is confirmed and closed."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_reopen_view(request, number: str):
+    whistle = selectors.whistle_get(user=request.user, number=number)
+    return _form_action(
+        request,
+        whistle,
+        ReopenForm(request.POST),
+        "reopen_form",
+        lambda form: whistle_reopen(whistle=whistle, actor=request.user, reason=form.cleaned_data["reason"]),
+        _("Whistle %(number)s is reopened: the departments have it again, with new deadlines."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_rate_view(request, number: str):
+    whistle = selectors.whistle_get(user=request.user, number=number)
+    form = RateForm(request.POST, departments=street_selectors.rateable_departments(whistle))
+    return _form_action(
+        request,
+        whistle,
+        form,
+        "rate_form",
+        lambda form: whistle_rate(whistle=whistle, actor=request.user, **form.service_kwargs()),
+        _("The rating is recorded."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def whistle_callback_view(request, number: str):
+    whistle = selectors.whistle_get(user=request.user, number=number)
+    return _form_action(
+        request,
+        whistle,
+        CallbackForm(request.POST),
+        "callback_form",
+        lambda form: whistle_callback(whistle=whistle, actor=request.user, **form.service_kwargs()),
+        _("The citizen's callback on whistle %(number)s is recorded."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def meeting_schedule_view(request, number: str):
+    whistle = selectors.whistle_get(user=request.user, number=number)
+    return _form_action(
+        request,
+        whistle,
+        MeetingForm(request.POST),
+        "meeting_form",
+        lambda form: meeting_schedule(whistle=whistle, actor=request.user, **form.service_kwargs()),
+        _("The joint meeting of whistle %(number)s is scheduled; the departments are invited."),
+    )
+
+
+def _meeting_act(request, pk: int, call, success: str):
+    """Run one service on a meeting the user may see; its refusals become messages on the whistle page."""
+    meeting = access_meeting(request.user, pk, queryset=JointMeeting.objects.select_related("whistle"))
+    return _act(request, meeting.whistle.number, lambda _whistle: call(meeting), success)
+
+
+@require_POST
+@login_required
+@html_errors
+def meeting_attend_view(request, pk: int):
+    return _meeting_act(
+        request,
+        pk,
+        lambda meeting: meeting_check_in(meeting=meeting, actor=request.user),
+        _("Your department is checked in to the meeting."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def meeting_close_view(request, pk: int):
+    return _meeting_act(
+        request,
+        pk,
+        lambda meeting: meeting_close(meeting=meeting, actor=request.user),
+        _("The meeting is recorded as held; departments that did not check in are absent."),
+    )
+
+
+@require_POST
+@login_required
+@html_errors
+def meeting_cancel_view(request, pk: int):
+    meeting = access_meeting(request.user, pk, queryset=JointMeeting.objects.select_related("whistle"))
+    whistle = selectors.whistle_get(user=request.user, number=meeting.whistle.number)
+    return _form_action(
+        request,
+        whistle,
+        MeetingCancelForm(request.POST),
+        "meeting_cancel_form",
+        lambda form: meeting_cancel(meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"]),
+        _("The meeting is cancelled."),
+    )

@@ -422,8 +422,8 @@ def test_the_detail_takes_a_fixed_number_of_queries(cast, django_assert_max_num_
     whistle = routed(cast.s01_staff)
     client = token_client(cast.s01_staff)
 
-    # token + user, membership, whistle, tasks, events, duplicates
-    with django_assert_max_num_queries(6):
+    # token + user, membership, whistle, tasks, events, duplicates, ratings, callbacks, meetings, attendance
+    with django_assert_max_num_queries(10):
         assert client.get(f"{API}{whistle.number}/").status_code == 200
 
 

@@ -1,11 +1,12 @@
 import pytest
 
 from config.errors import Conflict
-from whistle.models import Event, Whistle
+from whistle.models import Event, Task, Whistle
 from whistle.services import whistle_submit
-from whistle.services.transitions import ALLOWED_TRANSITIONS, whistle_transition
+from whistle.services.transitions import ALLOWED_TRANSITIONS, TASK_TRANSITIONS, whistle_transition
 
 S = Whistle.Status
+T = Task.Status
 
 
 def test_the_state_machine_is_exactly_this():
@@ -18,10 +19,22 @@ def test_the_state_machine_is_exactly_this():
         S.AWAITING_DISPATCH: {S.ROUTED, S.MERGED},
         S.ROUTED: {S.AWAITING_DISPATCH, S.RESOLVED},
         S.RESOLVED: {S.CLOSED, S.ROUTED},
-        S.CLOSED: set(),
+        S.CLOSED: {S.ROUTED},
         S.MERGED: set(),
     }
     assert set(ALLOWED_TRANSITIONS) == set(S.values)
+
+
+def test_the_task_state_machine_is_exactly_this():
+    assert {k: set(v) for k, v in TASK_TRANSITIONS.items()} == {
+        T.PENDING: {T.ACKNOWLEDGED, T.CHECKED_IN, T.RETURNED, T.RELEASED},
+        T.ACKNOWLEDGED: {T.CHECKED_IN, T.RETURNED, T.RELEASED},
+        T.CHECKED_IN: {T.CLOSED, T.RETURNED, T.RELEASED},
+        T.CLOSED: {T.PENDING},
+        T.RETURNED: {T.PENDING},
+        T.RELEASED: {T.PENDING},
+    }
+    assert set(TASK_TRANSITIONS) == set(T.values)
 
 
 def test_a_transition_outside_the_table_is_refused_and_writes_nothing(cast):

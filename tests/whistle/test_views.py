@@ -51,13 +51,13 @@ def signed_in(client, user):
 # Landing ----------------------------------------------------------------------------
 
 
-def test_the_landing_sends_anonymous_users_to_sign_in_and_others_to_their_whistles(client, cast):
+def test_the_landing_sends_anonymous_users_to_sign_in_departments_to_their_tasks_and_others_to_whistles(client, cast):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
-    for user in (cast.s01_staff, cast.d13_staff, cast.supervisor):
+    for user, page in ((cast.s01_staff, "list"), (cast.d13_staff, "tasks"), (cast.supervisor, "list")):
         response = signed_in(client, user).get("/")
-        assert (response.status_code, response["Location"]) == (302, reverse("whistle:list"))
+        assert (response.status_code, response["Location"]) == (302, reverse(f"whistle:{page}"))
 
 
 # The intake form --------------------------------------------------------------------
@@ -512,7 +512,7 @@ def test_the_list_shows_the_users_scope_newest_first_in_a_fixed_number_of_querie
     other = raise_whistle(cast.s02_staff, lon=115.955, lat=40.445)
     client = signed_in(client, cast.s01_staff)
 
-    # session, user, membership, count, page, categories of the filter
+    # session, user with membership and unit, unread notices in the header, count, page, categories of the filter
     with django_assert_num_queries(6):
         response = client.get(reverse("whistle:list"))
 
@@ -596,8 +596,9 @@ def test_the_whistle_page_loads_in_a_fixed_number_of_queries(client, cast, djang
     whistle_route(whistle_id=whistle.pk)
     client = signed_in(client, cast.s01_staff)
 
-    # session, user, membership, whistle, tasks, events, duplicates
-    with django_assert_num_queries(7):
+    # session, user with membership and unit, unread notices, whistle, tasks, events, duplicates, ratings,
+    # callbacks, meetings
+    with django_assert_num_queries(10):
         response = client.get(page_of(whistle))
 
     assert response.status_code == 200

@@ -27,6 +27,7 @@ from departments.models import Department, Membership
 from escalation.policy import StageDeadlines, stage_deadlines
 from whistle.models import Notification, RoutingDoorbell, Task, Whistle
 from whistle.permissions import require_role
+from whistle.services.notify import notifications_store
 from whistle.services.transitions import whistle_transition, whistles_transition
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def _route(*, whistles: list[Whistle], now: datetime) -> None:
         Notification(street_id=w.street_id, whistle=w, verb="awaiting_dispatch", created_at=now)
         for w, _f, _r in waiting
     ]
-    Notification.objects.bulk_create(notifications)
+    notifications_store(notifications + _quick_heads_notifications(tasks=tasks, now=now))
     if routed:
         whistles_transition(changes=routed, to=Whistle.Status.ROUTED, verb="routed", now=now, system_actor=ROUTER)
     for reason in {reason for _w, _f, reason in waiting}:
@@ -132,6 +133,26 @@ def _route(*, whistles: list[Whistle], now: datetime) -> None:
             system_actor=ROUTER,
             reason=reason,
         )
+
+
+def _quick_heads_notifications(*, tasks: list[Task], now: datetime) -> list[Notification]:
+    """A quick whistle summons the department heads themselves: a notice to each, with the appointed time.
+
+    One query finds the heads of every department summoned by the batch's quick whistles.
+    """
+    quick = [task for task in tasks if task.whistle.mode == Whistle.Mode.QUICK]
+    if not quick:
+        return []
+    heads: dict[int, list[int]] = {}
+    for department_id, user_id in Membership.objects.filter(
+        role=Membership.Role.DEPT_HEAD, department_id__in={task.department_id for task in quick}
+    ).values_list("department_id", "user_id"):
+        heads.setdefault(department_id, []).append(user_id)
+    return [
+        Notification(recipient_id=user_id, whistle=task.whistle, task=task, verb="quick_summoned", created_at=now)
+        for task in quick
+        for user_id in heads.get(task.department_id, ())
+    ]
 
 
 def _deadlines(whistle: Whistle, due: StageDeadlines) -> dict:
@@ -158,6 +179,20 @@ def _task(whistle: Whistle, assignment: Assignment, due: StageDeadlines, now: da
     )
 
 
+# The stage facts of a task summoned again start over.
+RESTARTED = {
+    "acknowledged_at": None,
+    "acknowledged_on_time": None,
+    "checked_in_at": None,
+    "checked_in_on_time": None,
+    "checkin_lon": None,
+    "checkin_lat": None,
+    "checkin_note": "",
+    "closed_at": None,
+    "closed_on_time": None,
+}
+
+
 def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -> list[Task]:
     """Create (or re-open) one task per department chosen by hand, and notify each department."""
     due = stage_deadlines(grade=whistle.grade, start=now)
@@ -168,18 +203,22 @@ def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -
         if task is None:
             new.append(_task(whistle, assignment, due, now))
         else:
-            # A department summoned again (after it returned the task) gets the same row back.
-            changes = {"role": assignment.role, "status": Task.Status.PENDING, "updated_at": now}
+            # A department summoned again (after it returned the task) gets the same row back,
+            # its stages to do again (the first round's facts stay in the events).
+            changes = {"role": assignment.role, "status": Task.Status.PENDING, "updated_at": now, **RESTARTED}
             for name, value in {**changes, **_deadlines(whistle, due)}.items():
                 setattr(task, name, value)
             reopened.append(task)
     Task.objects.bulk_create(new)
     if reopened:
-        Task.objects.bulk_update(reopened, ["role", "status", "updated_at", *_deadlines(whistle, due)])
+        Task.objects.bulk_update(reopened, ["role", "status", "updated_at", *RESTARTED, *_deadlines(whistle, due)])
     tasks = new + reopened
-    Notification.objects.bulk_create(
-        Notification(department_id=task.department_id, whistle=whistle, task=task, verb="summoned", created_at=now)
-        for task in tasks
+    notifications_store(
+        [
+            Notification(department_id=task.department_id, whistle=whistle, task=task, verb="summoned", created_at=now)
+            for task in tasks
+        ]
+        + _quick_heads_notifications(tasks=tasks, now=now)
     )
     return tasks
 
@@ -188,16 +227,21 @@ def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -
 def whistle_dispatch(
     *, whistle: Whistle, actor, departments: list[dict], note: str = "", now: datetime | None = None
 ) -> Whistle:
-    """Manual routing by the street's dispatcher: [{code, role}], exactly one lead."""
+    """Manual routing by the street's dispatcher: [{code, role}], exactly one open lead in all.
+
+    After a department returned its task the whistle waits here again with
+    its other tasks still open: the dispatcher adds departments (a new lead
+    if the lead returned), or none, to let the open ones carry on.
+    """
     now = now or timezone.now()
     require_role(actor, {Membership.Role.DISPATCHER}, street_id=whistle.street_id)
     whistle = Whistle.objects.select_for_update().get(pk=whistle.pk)
-    assignments = _manual_assignments(whistle=whistle, departments=departments, note=note)
     if whistle.status != Whistle.Status.AWAITING_DISPATCH:
         raise Conflict(
             _("Whistle %(number)s is %(status)s: only a whistle waiting for dispatch is routed by hand.")
             % {"number": whistle.number, "status": whistle.get_status_display()}
         )
+    assignments = _manual_assignments(whistle=whistle, departments=departments, note=note)
     _summon(whistle=whistle, assignments=assignments, now=now)
     routing = [*whistle.routing, *({**a.explanation(), "by": actor.get_username(), "note": note} for a in assignments)]
     whistle_transition(
@@ -214,7 +258,10 @@ def whistle_dispatch(
 
 def _manual_assignments(*, whistle: Whistle, departments: list[dict], note: str) -> list[Assignment]:
     errors: list[str] = []
-    if not isinstance(departments, list) or not departments:
+    still_open = dict(
+        whistle.tasks.filter(status__in=Task.OPEN_STATUSES).values_list("department__code", "role").order_by("pk")
+    )
+    if not isinstance(departments, list) or not (departments or still_open):
         raise InvalidInput(fields={"departments": [_("Choose at least one department.")]})
     codes = [str(item.get("code", "")) if isinstance(item, dict) else "" for item in departments]
     roles = [item.get("role") if isinstance(item, dict) else None for item in departments]
@@ -226,7 +273,15 @@ def _manual_assignments(*, whistle: Whistle, departments: list[dict], note: str)
             errors.append(_("Role must be lead or co_operating (department %(code)s).") % {"code": code or "—"})
     if len(set(codes)) != len(codes):
         errors.append(_("A department may be chosen only once."))
-    if roles.count(LEAD) != 1:
+    busy = sorted(set(codes) & set(still_open))
+    if busy:
+        errors.append(_("%(codes)s work on this whistle already.") % {"codes": ", ".join(busy)})
+    open_leads = [code for code, role in still_open.items() if role == LEAD]
+    if open_leads and roles.count(LEAD):
+        errors.append(
+            _("%(code)s still leads this whistle: add co-operating departments only.") % {"code": open_leads[0]}
+        )
+    elif roles.count(LEAD) + len(open_leads) != 1:
         errors.append(_("Choose exactly one lead department."))
     returned = set(whistle.tasks.filter(status=Task.Status.RETURNED).values_list("department__code", flat=True))
     again = sorted(returned & set(codes))

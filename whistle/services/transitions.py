@@ -23,9 +23,21 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.SUBMITTED: frozenset({S.ROUTED, S.AWAITING_DISPATCH, S.MERGED}),
     S.AWAITING_DISPATCH: frozenset({S.ROUTED, S.MERGED}),
     S.ROUTED: frozenset({S.AWAITING_DISPATCH, S.RESOLVED}),
-    S.RESOLVED: frozenset({S.CLOSED, S.ROUTED}),
-    S.CLOSED: frozenset(),
+    S.RESOLVED: frozenset({S.CLOSED, S.ROUTED}),  # confirmed, or reopened by the street
+    S.CLOSED: frozenset({S.ROUTED}),  # reopened once by a dissatisfied citizen's callback
     S.MERGED: frozenset(),
+}
+
+T = Task.Status
+
+TASK_TRANSITIONS: dict[str, frozenset[str]] = {
+    # Checking in on site says "acknowledged" too: a quick whistle's heads go straight there.
+    T.PENDING: frozenset({T.ACKNOWLEDGED, T.CHECKED_IN, T.RETURNED, T.RELEASED}),
+    T.ACKNOWLEDGED: frozenset({T.CHECKED_IN, T.RETURNED, T.RELEASED}),
+    T.CHECKED_IN: frozenset({T.CLOSED, T.RETURNED, T.RELEASED}),
+    T.CLOSED: frozenset({T.PENDING}),  # the whistle was reopened
+    T.RETURNED: frozenset({T.PENDING}),  # the dispatcher summoned the department again
+    T.RELEASED: frozenset({T.PENDING}),
 }
 
 
@@ -129,6 +141,53 @@ def whistles_transition(
         names.update(fields)
     Whistle.objects.bulk_update([whistle for whistle, _fields in changes], sorted(names))
     return Event.objects.bulk_create(events)
+
+
+def task_transition(
+    *,
+    task: Task,
+    to: str,
+    verb: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    system_actor: str = "",
+    reason: str = "",
+    fields: dict | None = None,
+    old: dict | None = None,
+    new: dict | None = None,
+) -> Event:
+    """Move a task from its current status to `to`, with its Event; call inside a transaction.
+
+    `old`/`new` add facts to the Event beside the status (a reason code, a deadline moved).
+    """
+    previous = task.status
+    if to not in TASK_TRANSITIONS[previous]:
+        raise Conflict(
+            _("The task of %(department)s is %(status)s: it cannot become %(target)s.")
+            % {"department": task.department, "status": task.get_status_display(), "target": T(to).label},
+            code="invalid_transition",
+        )
+    changes = {"status": to, "updated_at": now, **(fields or {})}
+    # Conditional update: 0 rows means someone else moved the task first.
+    if not Task.objects.filter(pk=task.pk, status=previous).update(**changes):
+        raise Conflict(
+            _("The task of %(department)s was changed by someone else meanwhile; reload it and try again.")
+            % {"department": task.department},
+            code="concurrent_change",
+        )
+    for name, value in changes.items():
+        setattr(task, name, value)
+    return event_record(
+        whistle=task.whistle,
+        task=task,
+        verb=verb,
+        now=now,
+        actor=actor,
+        system_actor=system_actor,
+        reason=reason,
+        old={"status": previous, **(old or {})},
+        new={"status": to, **(new or {})},
+    )
 
 
 def _check_allowed(whistle: Whistle, to: str) -> None:
