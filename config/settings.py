@@ -285,4 +285,6 @@ CELERY_BEAT_SCHEDULE = {
     # Nothing lost: whistles whose routing message never arrived (broker down
     # at submit time) are handed to routing again.
     "requeue-stuck-whistles": {"task": "whistle.requeue_stuck", "schedule": 60.0},
+    # Notices whose mail run was never called (broker down, message lost) are e-mailed.
+    "email-due-notices": {"task": "whistle.email_notifications", "schedule": 60.0},
 }

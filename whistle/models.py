@@ -135,24 +135,27 @@ class Whistle(models.Model):
         return f"{self.number} {self.title}"
 
 
-class RoutingDoorbell(models.Model):
-    """One row: rung when a routing run has been called for and has not started yet.
+class Doorbell(models.Model):
+    """A named bell, rung when a background run (routing, mail) has been called for and has not started yet.
 
-    A submit rings it and sends a routing message only when it was silent,
-    so a burst of submits sends a few messages, not one per whistle; the run
-    silences it before it looks for waiting whistles, so a whistle stored
-    after the look rings again. A bell rung longer than DOORBELL_STALE (its
+    A change rings it and sends the run's message only when the bell was
+    silent, so a burst of changes sends a few messages, not one each; the run
+    silences it before it looks for work, so work stored after the look rings
+    again. A bell rung longer than whistle.services.doorbell.STALE (its
     message lost with a broker's memory) may be rung again.
     """
 
+    ROUTING, MAIL = "routing", "mail"
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
     rung_at = models.DateTimeField(_("rung at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("routing doorbell")
-        verbose_name_plural = _("routing doorbell")
+        verbose_name = _("doorbell")
+        verbose_name_plural = _("doorbells")
 
     def __str__(self):
-        return f"{self.rung_at or '-'}"
+        return f"{self.name} {self.rung_at or '-'}"
 
 
 class WhistleNumberSequence(models.Model):
@@ -314,7 +317,8 @@ class Notification(models.Model):
     verb = models.CharField(_("about"), max_length=32)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-    # Claimed by a conditional UPDATE before the mail goes out: a mail job run twice sends once.
+    # Set for a notice worth an e-mail; the mail run claims it (conditional UPDATE to False) before sending.
+    mail_due = models.BooleanField(_("e-mail due"), default=False)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
 
     class Meta:
@@ -339,6 +343,7 @@ class Notification(models.Model):
             models.Index(
                 fields=["recipient", "created_at"], name="notification_person_unread_idx", condition=Q(read_at=None)
             ),
+            models.Index(fields=["created_at"], name="notification_mail_due_idx", condition=Q(mail_due=True)),
         ]
 
     def __str__(self):

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from whistle.services import whistles_requeue_stuck, whistles_route_waiting
-from whistle.services.notify import notifications_email
+from whistle.services.notify import notifications_email_due
 
 
 @shared_task(
@@ -31,9 +31,9 @@ def requeue_stuck_whistles() -> int:
 @shared_task(
     name="whistle.email_notifications",
     acks_late=True,
-    autoretry_for=(OSError,),  # the mail server is away: try again; a notice is claimed before its mail
+    autoretry_for=(OSError,),  # the mail server is away: try again; a notice is due again until its mail went
     retry_backoff=True,
     max_retries=5,
 )
-def email_notifications(ids: list[int]) -> int:
-    return notifications_email(ids=ids)
+def email_notifications() -> int:
+    return notifications_email_due()

@@ -73,11 +73,11 @@ def routing_not_enqueued():
     """
     calls = []
 
-    def call_for():
-        calls.append(1)
+    def ring(name):
+        calls.append(name)
         return False  # as if a run were called for already
 
-    with mock.patch("whistle.services.intake.routing_call_for", call_for):
+    with mock.patch("whistle.services.intake.doorbell_ring", ring):
         yield calls
 
 

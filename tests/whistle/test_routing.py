@@ -161,12 +161,12 @@ def test_routing_a_missing_or_draft_whistle_does_nothing(cast):
 
 
 def test_a_routing_run_routes_every_waiting_whistle_batch_by_batch_and_silences_the_doorbell(cast):
-    from whistle.models import RoutingDoorbell
-    from whistle.services.routing import routing_call_for
+    from whistle.models import Doorbell
+    from whistle.services.doorbell import doorbell_ring
 
     whistles = [submit_whistle(cast.s01_staff).whistle for _ in range(5)]
     draft = submit_whistle(cast.s01_staff, source="party_office").whistle
-    assert routing_call_for() is True
+    assert doorbell_ring(Doorbell.ROUTING) is True
 
     assert whistles_route_waiting(batch=2) == 5
 
@@ -176,22 +176,8 @@ def test_a_routing_run_routes_every_waiting_whistle_batch_by_batch_and_silences_
         assert Notification.objects.filter(whistle=whistle, verb="summoned").count() == 3
     draft.refresh_from_db()
     assert draft.status == Whistle.Status.DRAFT
-    assert RoutingDoorbell.objects.get().rung_at is None
+    assert Doorbell.objects.get(name=Doorbell.ROUTING).rung_at is None
     assert whistles_route_waiting() == 0
-
-
-def test_the_doorbell_calls_one_run_for_a_burst_and_again_once_it_is_stale(cast):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from whistle.services.routing import DOORBELL_STALE, routing_call_for, routing_silence
-
-    now = timezone.now()
-    assert [routing_call_for(now=now) for _ in range(3)] == [True, False, False]
-    assert routing_call_for(now=now + DOORBELL_STALE + timedelta(seconds=1)) is True  # its message was lost
-    routing_silence()
-    assert routing_call_for(now=now) is True
 
 
 def test_a_batch_sends_whistles_without_a_rule_to_the_dispatcher_and_routes_the_rest(cast):

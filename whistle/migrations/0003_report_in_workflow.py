@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('departments', '0002_catalogue_version'),
         ('grids', '0002_grid_index_version_row'),
-        ('whistle', '0002_routing_doorbell'),
+        ('whistle', '0002_doorbell'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -134,6 +134,17 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint(
             model_name='notification',
             name='notification_for_one_unit',
+        ),
+        migrations.AddField(
+            model_name="notification",
+            name="mail_due",
+            field=models.BooleanField(default=False, verbose_name="e-mail due"),
+        ),
+        migrations.AddIndex(
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("mail_due", True)), fields=["created_at"], name="notification_mail_due_idx"
+            ),
         ),
         migrations.AddField(
             model_name="notification",

@@ -15,9 +15,9 @@ from departments.catalogue import current_catalogue
 from departments.models import Grade, Membership
 from grids.locate import locate
 from grids.models import Grid, Street
-from whistle.models import DESCRIPTION_MAX_LENGTH, Whistle, WhistleNumberSequence
+from whistle.models import DESCRIPTION_MAX_LENGTH, Doorbell, Whistle, WhistleNumberSequence
 from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of, whistle_scope
-from whistle.services.routing import routing_call_for, routing_silence
+from whistle.services.doorbell import doorbell_ring, doorbell_silence
 from whistle.services.transitions import event_record
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def _store(*, reporter, membership: Membership, data: dict, now: datetime, resul
 
 
 def whistle_enqueue_routing_on_commit(*, whistle: Whistle, result: SubmitResult | None = None) -> None:
-    """After the whistle is committed, call for a routing run (routing.routing_call_for).
+    """After the whistle is committed, call for a routing run (the routing doorbell).
 
     The broker being down must not lose or fail the submission: the whistle
     is already stored, and the re-enqueue job picks up whistles left in
@@ -149,13 +149,13 @@ def whistle_enqueue_routing_on_commit(*, whistle: Whistle, result: SubmitResult 
     from whistle.tasks import route_waiting_whistles
 
     def enqueue():
-        if not routing_call_for():
+        if not doorbell_ring(Doorbell.ROUTING):
             return  # a routing run is called for already: it takes this whistle too
         try:
             route_waiting_whistles.apply_async(retry=False)
         except Exception:  # noqa: BLE001 - any broker failure; the whistle is safe in the database
             logger.warning("broker unreachable; whistle %s waits for the re-enqueue job", whistle.number, exc_info=True)
-            routing_silence()  # the next submit tries the broker again
+            doorbell_silence(Doorbell.ROUTING)  # the next submit tries the broker again
             if result is not None:
                 result.enqueued = False
 

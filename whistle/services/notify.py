@@ -1,9 +1,12 @@
 """Notices to units and people: an inbox row in the caller's transaction, an e-mail once it commits.
 
 A notice goes to a department (every member), a street (its dispatchers and
-head) or one person. The inbox row is part of the change that caused it;
-the e-mail is sent by a Celery job after the commit, and a notice is e-mailed
-at most once: the job claims it with a conditional UPDATE first.
+head) or one person. The inbox row is part of the change that caused it; a
+notice worth an e-mail is stored `mail_due`, and after the commit the mail
+doorbell calls one mail run for a burst of them (whistle.services.doorbell),
+so routing thousands of whistles does not queue thousands of mail jobs. A
+notice is e-mailed at most once: the run claims it with a conditional UPDATE
+before sending. The beat schedule calls a run every minute for leftovers.
 """
 
 import logging
@@ -14,13 +17,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from departments.models import Membership
-from whistle.models import Notification, Task, Whistle
+from whistle.models import Doorbell, Notification, Task, Whistle
+from whistle.services.doorbell import doorbell_ring, doorbell_silence
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,8 @@ EMAILED = frozenset(
         "meeting_cancelled",
     }
 )
+MAIL_BATCH = 100
+MAIL_DELAY_S = 5
 # Who of a street reads its notices by e-mail.
 STREET_READERS = (Membership.Role.DISPATCHER, Membership.Role.STREET_HEAD)
 
@@ -73,35 +80,64 @@ def notify(
 
 
 def notifications_store(rows: list[Notification]) -> list[Notification]:
-    """Store inbox rows (any whistles, any verbs) and queue the e-mail of those that deserve one."""
+    """Store inbox rows (any whistles, any verbs); those that deserve an e-mail call the mail run after commit."""
     if not rows:
         return rows
+    for row in rows:
+        row.mail_due = row.verb in EMAILED
     Notification.objects.bulk_create(rows)
-    mailed = [row.pk for row in rows if row.verb in EMAILED]
-    if mailed:
-        transaction.on_commit(lambda: _queue_email(mailed))
+    if any(row.mail_due for row in rows):
+        transaction.on_commit(_call_mail_run)
     return rows
 
 
-def _queue_email(ids: list[int]) -> None:
+def _call_mail_run() -> None:
     from whistle.tasks import email_notifications
 
+    if not doorbell_ring(Doorbell.MAIL):
+        return  # a mail run is called for already: it takes these too
     try:
-        email_notifications.apply_async(args=[ids], retry=False)
+        # A few seconds late on purpose: the bell stays rung meanwhile, so one run takes a whole burst.
+        email_notifications.apply_async(countdown=MAIL_DELAY_S, retry=False)
     except Exception:  # noqa: BLE001 - the broker being down must not fail the change; the inbox has it
-        logger.warning("broker unreachable: %d notices are in the inbox but not e-mailed", len(ids), exc_info=True)
+        doorbell_silence(Doorbell.MAIL)
+        logger.warning("broker unreachable: notices wait in the inbox for the next mail run", exc_info=True)
 
 
-def notifications_email(*, ids: list[int], now: datetime | None = None) -> int:
-    """E-mail each notice of `ids` not e-mailed yet to its readers who have an address; how many mails went out."""
-    now = now or timezone.now()
+def notifications_email_due(*, batch: int = MAIL_BATCH, now: datetime | None = None) -> int:
+    """E-mail every notice still due to its readers who have an address, oldest first; how many mails went out.
+
+    Set-based, `batch` notices at a time: one statement claims them, one
+    finds the addresses of all their readers.
+    """
+    doorbell_silence(Doorbell.MAIL)  # before the first look: notices stored after it ring again
     sent = 0
-    notices = Notification.objects.filter(pk__in=ids, emailed_at=None).select_related("whistle", "task__department")
-    for notice in notices:
-        # Claim before sending: of two jobs (a redelivered message) only one gets the row.
-        if not Notification.objects.filter(pk=notice.pk, emailed_at=None).update(emailed_at=now):
-            continue
-        addresses = _addresses(notice)
+    while True:
+        notices = _claim_due(batch=batch, now=now or timezone.now())
+        sent += _email(notices)
+        if len(notices) < batch:
+            return sent
+
+
+@transaction.atomic
+def _claim_due(*, batch: int, now: datetime) -> list[Notification]:
+    # Claimed (no longer due) before any mail goes out: of two runs at once each
+    # skips the rows the other holds, and no notice is mailed twice.
+    notices = list(
+        Notification.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(mail_due=True)
+        .select_related("whistle", "task__department")
+        .order_by("created_at", "pk")[:batch]
+    )
+    Notification.objects.filter(pk__in=[n.pk for n in notices]).update(mail_due=False, emailed_at=now)
+    return notices
+
+
+def _email(notices: list[Notification]) -> int:
+    readers = _readers(notices)
+    sent = 0
+    for position, notice in enumerate(notices):
+        addresses = readers.get(_addressee(notice), [])
         if not addresses:
             continue
         with translation.override(settings.LANGUAGE_CODE):
@@ -109,21 +145,49 @@ def notifications_email(*, ids: list[int], now: datetime | None = None) -> int:
         try:
             sent += send_mail(subject, body, None, addresses, fail_silently=False)
         except Exception:
-            # Unclaim, so that the job's retry sends it.
-            Notification.objects.filter(pk=notice.pk).update(emailed_at=None)
+            # This one and the rest are due again, for the job's retry or the next run.
+            unsent = [n.pk for n in notices[position:]]
+            Notification.objects.filter(pk__in=unsent).update(mail_due=True, emailed_at=None)
             raise
     return sent
 
 
-def _addresses(notice: Notification) -> list[str]:
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+def _addressee(notice: Notification) -> tuple[str, int]:
     if notice.department_id:
-        users = users.filter(membership__department_id=notice.department_id)
-    elif notice.street_id:
-        users = users.filter(membership__street_id=notice.street_id, membership__role__in=STREET_READERS)
-    else:
-        users = users.filter(pk=notice.recipient_id)
-    return sorted(set(users.values_list("email", flat=True)))
+        return ("department", notice.department_id)
+    if notice.street_id:
+        return ("street", notice.street_id)
+    return ("user", notice.recipient_id)
+
+
+def _readers(notices: list[Notification]) -> dict[tuple[str, int], list[str]]:
+    """The addresses of every reader of these notices, by addressee, in one query."""
+    if not notices:
+        return {}
+    departments = {n.department_id for n in notices if n.department_id}
+    streets = {n.street_id for n in notices if n.street_id}
+    people = {n.recipient_id for n in notices if n.recipient_id}
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(
+            Q(membership__department_id__in=departments)
+            | Q(membership__street_id__in=streets, membership__role__in=STREET_READERS)
+            | Q(pk__in=people)
+        )
+    )
+    readers: dict[tuple[str, int], set[str]] = {}
+    for pk, email, department_id, street_id, role in users.values_list(
+        "pk", "email", "membership__department_id", "membership__street_id", "membership__role"
+    ):
+        if department_id in departments:
+            readers.setdefault(("department", department_id), set()).add(email)
+        if street_id in streets and role in STREET_READERS:
+            readers.setdefault(("street", street_id), set()).add(email)
+        if pk in people:
+            readers.setdefault(("user", pk), set()).add(email)
+    return {key: sorted(addresses) for key, addresses in readers.items()}
 
 
 def _message(notice: Notification) -> tuple[str, str]:

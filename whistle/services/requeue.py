@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from whistle.models import RoutingDoorbell, Whistle
+from whistle.models import Whistle
+from whistle.services.doorbell import doorbells_install
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def whistles_requeue_stuck(*, now: datetime | None = None, older_than: timedelta
     stuck = Whistle.objects.filter(status=Whistle.Status.SUBMITTED, submitted_at__lt=now - older_than).count()
     if not stuck:
         return 0
-    RoutingDoorbell.objects.get_or_create(pk=1)  # a bell deleted by hand would silence every submit
+    doorbells_install()
     try:
         route_waiting_whistles.apply_async(retry=False)
     except Exception:  # noqa: BLE001 - broker still down; try again next minute

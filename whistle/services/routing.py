@@ -1,7 +1,7 @@
 """Routing: from a submitted whistle to the task lists of the responsible departments.
 
-Submits ring the routing doorbell (`routing_call_for`); the one that finds
-it silent sends a routing message, so a burst of submits costs a few
+Submits ring the routing doorbell (whistle.services.doorbell); the one that
+finds it silent sends a routing message, so a burst of submits costs a few
 messages, not one per whistle. The routing run (`whistles_route_waiting`)
 silences the bell, then claims the waiting whistles oldest first, ROUTE_BATCH
 at a time with `FOR UPDATE SKIP LOCKED`, and routes each batch in one
@@ -9,15 +9,14 @@ transaction with a handful of set-based statements; a whistle stored after
 its look rings again. Only a whistle still `submitted` is routed, so two runs
 at once, or a message delivered twice, route it exactly once; tasks are
 unique per (whistle, department) besides. A lost message costs a delay, never
-a whistle: a bell rung for longer than DOORBELL_STALE rings again, and the
+a whistle: a bell rung for longer than doorbell.STALE rings again, and the
 re-enqueue job calls a run for whistles waiting over a minute.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,8 +24,9 @@ from config.errors import Conflict, InvalidInput
 from departments.catalogue import CO_OPERATING, LEAD, Assignment, current_catalogue
 from departments.models import Department, Membership
 from escalation.policy import StageDeadlines, stage_deadlines
-from whistle.models import Notification, RoutingDoorbell, Task, Whistle
+from whistle.models import Doorbell, Notification, Task, Whistle
 from whistle.permissions import require_role
+from whistle.services.doorbell import doorbell_silence
 from whistle.services.notify import notifications_store
 from whistle.services.transitions import whistle_transition, whistles_transition
 
@@ -34,23 +34,10 @@ logger = logging.getLogger(__name__)
 
 ROUTER = "router"
 ROUTE_BATCH = 50
-DOORBELL_STALE = timedelta(seconds=30)
 # What routing reads of a whistle: enough to match, set deadlines and move it on.
 ROUTING_FIELDS = (
     "id", "number", "status", "category_id", "street_id", "grade", "mode", "appointed_checkin_at", "routing"
 )  # fmt: skip
-
-
-def routing_call_for(*, now: datetime | None = None) -> bool:
-    """Ring the doorbell: True when the caller must send the routing message (the bell was silent or stale)."""
-    now = now or timezone.now()
-    silent = Q(rung_at=None) | Q(rung_at__lt=now - DOORBELL_STALE)
-    return bool(RoutingDoorbell.objects.filter(silent, pk=1).update(rung_at=now))
-
-
-def routing_silence() -> None:
-    """The routing run has started (or its message could not be sent): the next submit rings again."""
-    RoutingDoorbell.objects.filter(pk=1).update(rung_at=None)
 
 
 def whistle_route(*, whistle_id: int, now: datetime | None = None) -> Whistle | None:
@@ -73,7 +60,7 @@ def whistles_route_waiting(*, batch: int = ROUTE_BATCH, now: datetime | None = N
 
     Rows another run holds are skipped, not waited for: it is routing them.
     """
-    routing_silence()  # before the first look: whatever is stored after it rings again
+    doorbell_silence(Doorbell.ROUTING)  # before the first look: whatever is stored after it rings again
     waiting = (
         Whistle.objects.select_for_update(skip_locked=True)
         .filter(status=Whistle.Status.SUBMITTED)

@@ -1,8 +1,9 @@
 from django.db import migrations, models
 
 
-def install_the_bell(apps, schema_editor):
-    apps.get_model("whistle", "RoutingDoorbell").objects.get_or_create(pk=1)
+def install_the_bells(apps, schema_editor):
+    for name in ("routing", "mail"):
+        apps.get_model("whistle", "Doorbell").objects.get_or_create(name=name)
 
 
 class Migration(migrations.Migration):
@@ -12,15 +13,16 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="RoutingDoorbell",
+            name="Doorbell",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=32, unique=True, verbose_name="name")),
                 ("rung_at", models.DateTimeField(blank=True, null=True, verbose_name="rung at")),
             ],
             options={
-                "verbose_name": "routing doorbell",
-                "verbose_name_plural": "routing doorbell",
+                "verbose_name": "doorbell",
+                "verbose_name_plural": "doorbells",
             },
         ),
-        migrations.RunPython(install_the_bell, migrations.RunPython.noop),
+        migrations.RunPython(install_the_bells, migrations.RunPython.noop),
     ]
