@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "whistle.models.Extension.Status",
         "MeetingStatusEnum": "whistle.models.JointMeeting.Status",
         "AttendanceStatusEnum": "whistle.models.MeetingAttendance.Status",
+        "SupervisionOrderStatusEnum": "escalation.models.SupervisionOrder.Status",
     },
 }
 
@@ -287,4 +288,6 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-whistles": {"task": "whistle.requeue_stuck", "schedule": 60.0},
     # Notices whose mail run was never called (broker down, message lost) are e-mailed.
     "email-due-notices": {"task": "whistle.email_notifications", "schedule": 60.0},
+    # Warnings, overdues, supervision orders and accountability records as deadlines pass.
+    "sweep-deadlines": {"task": "escalation.sweep", "schedule": 60.0},
 }

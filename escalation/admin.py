@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from escalation.models import SlaPolicy, WorkCalendarDay, WorkCalendarYear, WorkSchedule
+from escalation.models import (
+    AccountabilityNote,
+    AccountabilityRecord,
+    SlaPolicy,
+    SupervisionOrder,
+    WorkCalendarDay,
+    WorkCalendarYear,
+    WorkSchedule,
+)
 
 # Saving any of these renews the calendar version stamp (a signal in
 # escalation.models), so every process picks the edit up at its next deadline.
@@ -62,6 +70,16 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         (_("Acknowledge (签收)"), {"fields": [("acknowledge_amount", "acknowledge_unit")]}),
         (_("Check in (报到)"), {"fields": [("checkin_amount", "checkin_unit")]}),
         (_("Resolve (办结)"), {"fields": [("resolve_amount", "resolve_unit")]}),
+        (
+            _("Escalation (督办, 问责)"),
+            {
+                "fields": [
+                    ("supervise_after_amount", "supervise_after_unit"),
+                    ("accountable_after_amount", "accountable_after_unit"),
+                    ("reply_within_amount", "reply_within_unit"),
+                ]
+            },
+        ),
         (None, {"fields": ["updated_at"]}),
     ]
 
@@ -80,3 +98,44 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Every grade needs its policy: routing would stop without it.
         return False
+
+
+class LookOnlyAdmin(admin.ModelAdmin):
+    """Supervision orders and accountability records change only through their services (and are never deleted)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SupervisionOrder)
+class SupervisionOrderAdmin(LookOnlyAdmin):
+    list_display = ["__str__", "task", "status", "automatic", "reply_by", "created_at"]
+    list_filter = ["status", "automatic"]
+    list_select_related = ["task__whistle", "task__department"]
+    search_fields = ["task__whistle__number", "task__department__name", "reason"]
+
+
+class NoteInline(admin.TabularInline):
+    model = AccountabilityNote
+    extra = 0
+    fields = ["created_at", "author", "text"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccountabilityRecord)
+class AccountabilityRecordAdmin(LookOnlyAdmin):
+    list_display = ["created_at", "department", "kind", "whistle"]
+    list_filter = ["kind"]
+    list_select_related = ["department", "whistle"]
+    search_fields = ["whistle__number", "department__name", "facts"]
+    inlines = [NoteInline]

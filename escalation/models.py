@@ -7,9 +7,11 @@ editable figures and the rules a single row can check by itself.
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from departments.models import Grade
@@ -202,6 +204,26 @@ class SlaPolicy(models.Model):
         default=False,
         help_text=_("Check-in is the joint meeting (吹哨会) of all departments of the whistle."),
     )
+    supervise_after_amount = models.PositiveIntegerField(
+        _("supervision order after"),
+        default=1,
+        help_text=_("How long a task is overdue before a supervision order (督办单) is issued; 0: at once."),
+    )
+    supervise_after_unit = models.CharField(
+        _("supervision order unit"), max_length=16, choices=WindowUnit.choices, default=WindowUnit.WORKING_DAYS
+    )
+    accountable_after_amount = models.PositiveIntegerField(
+        _("accountability record after"),
+        default=3,
+        help_text=_("How long a task is overdue before an accountability record (问责) is made."),
+    )
+    accountable_after_unit = models.CharField(
+        _("accountability record unit"), max_length=16, choices=WindowUnit.choices, default=WindowUnit.WORKING_DAYS
+    )
+    reply_within_amount = models.PositiveIntegerField(_("reply to a supervision order within"), default=2)
+    reply_within_unit = models.CharField(
+        _("reply unit"), max_length=16, choices=WindowUnit.choices, default=WindowUnit.WORKING_DAYS
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -255,6 +277,19 @@ class SlaPolicy(models.Model):
                     "limit": MAX_WINDOW_AMOUNT[unit],
                     "unit": WindowUnit(unit).label,
                 }
+        for name in ("supervise_after", "accountable_after", "reply_within"):
+            amount, unit = getattr(self, f"{name}_amount"), getattr(self, f"{name}_unit")
+            label = self._meta.get_field(f"{name}_amount").verbose_name
+            if amount is None or unit not in WindowUnit.values:
+                continue
+            if name == "reply_within" and amount < 1:
+                errors[f"{name}_amount"] = _("“%(field)s” must be at least 1.") % {"field": label}
+            elif amount > MAX_WINDOW_AMOUNT[unit]:
+                errors[f"{name}_amount"] = _("“%(field)s” may be at most %(limit)d %(unit)s (about ten years).") % {
+                    "field": label,
+                    "limit": MAX_WINDOW_AMOUNT[unit],
+                    "unit": WindowUnit(unit).label,
+                }
         if self.warning_ratio is not None and not Decimal(0) < self.warning_ratio < Decimal(1):
             errors["warning_ratio"] = _(
                 "“Warning at” is a share of the window: more than 0 and less than 1, e.g. 0.80 for 80 %."
@@ -275,3 +310,149 @@ class CalendarVersion(models.Model):
 
     def __str__(self):
         return str(self.version)
+
+
+class SupervisionOrder(models.Model):
+    """An order from the supervisors on an overdue or stuck task (督办单); the department replies by its date."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open, waiting for the reply")
+        ANSWERED = "answered", _("answered")
+        CLOSED = "closed", _("closed")
+
+    task = models.ForeignKey(
+        "whistle.Task", on_delete=models.CASCADE, related_name="supervision_orders", verbose_name=_("task")
+    )
+    automatic = models.BooleanField(
+        _("issued by the sweep"), default=False, help_text=_("Issued by the deadline sweep rather than by hand.")
+    )
+    reason = models.TextField(_("reason"))
+    reply_by = models.DateTimeField(_("reply by"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    reply = models.TextField(_("reply"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("replied by"),
+    )
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_note = models.TextField(_("closing note"), blank=True)
+    # Set by the sweep when the reply-by date passed unanswered and the accountability record was made.
+    unanswered_at = models.DateTimeField(_("found unanswered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("supervision order")
+        verbose_name_plural = _("supervision orders")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # The sweep issues one order per task, however often it runs.
+            models.UniqueConstraint(fields=["task"], condition=Q(automatic=True), name="supervision_one_automatic"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["reply_by"],
+                name="supervision_open_reply_by_idx",
+                condition=Q(status="open", unanswered_at=None),
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"DB-{timezone.localtime(self.created_at):%Y}-{self.pk:06d}"
+
+
+class AccountabilityRecord(models.Model):
+    """A recorded failure of a department (问责记录); never deleted, only annotated."""
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue", _("overdue past the limit")
+        UNANSWERED_ORDER = "unanswered_order", _("supervision order unanswered")
+        BUCK_PASSING = "buck_passing", _("buck-passing: returned again and again")
+
+    department = models.ForeignKey(
+        "departments.Department", on_delete=models.PROTECT, related_name="accountability", verbose_name=_("department")
+    )
+    whistle = models.ForeignKey(
+        "whistle.Whistle", on_delete=models.PROTECT, related_name="accountability", verbose_name=_("whistle")
+    )
+    task = models.ForeignKey(
+        "whistle.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("task")
+    )
+    order = models.ForeignKey(
+        SupervisionOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accountability",
+        verbose_name=_("supervision order"),
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    facts = models.TextField(_("facts"))
+    events = models.ManyToManyField("whistle.Event", blank=True, related_name="+", verbose_name=_("linked events"))
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("accountability record")
+        verbose_name_plural = _("accountability ledger")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(kind="overdue"), name="accountability_overdue_once_per_task"
+            ),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(kind="unanswered_order"), name="accountability_once_per_order"
+            ),
+            models.UniqueConstraint(
+                fields=["whistle", "department"],
+                condition=Q(kind="buck_passing"),
+                name="accountability_buck_passing_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.department} · {self.get_kind_display()}"
+
+
+class AccountabilityNote(models.Model):
+    """A supervisor's annotation of an accountability record."""
+
+    record = models.ForeignKey(
+        AccountabilityRecord, on_delete=models.PROTECT, related_name="notes", verbose_name=_("record")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("accountability note")
+        verbose_name_plural = _("accountability notes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.text[:40]

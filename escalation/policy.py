@@ -328,3 +328,64 @@ _snapshots: StampedCache[_Snapshot] = StampedCache(CalendarVersion, _build_snaps
 def current_calendar() -> Calendar:
     """The database's calendar, as of the latest stamp; one cheap read when nothing changed."""
     return _snapshots.get().calendar
+
+
+# The escalation ladder ----------------------------------------------------------------
+
+# The stage whose deadlines a task in each open status runs against.
+LADDER_STAGES = {"pending": "acknowledge", "acknowledged": "checkin", "checked_in": "resolve"}
+SUPERVISION, ACCOUNTABILITY = "supervision", "accountability"
+# When each step fired; a task carries these (whistle.models.Task), duck-typed here.
+LADDER_MARKS = (
+    "acknowledge_warned_at",
+    "acknowledge_overdue_at",
+    "checkin_warned_at",
+    "checkin_overdue_at",
+    "resolve_warned_at",
+    "resolve_overdue_at",
+    "supervised_at",
+    "accountable_at",
+)
+
+
+def ladder_next(task, *, grade: str, calendar: Calendar | None = None) -> tuple[dt.datetime | None, str]:
+    """The next step of the escalation ladder due for ``task``, and when: ``(moment, step)`` or ``(None, "")``.
+
+    The current stage warns (yellow) at its warning moment, then is overdue
+    (red) at its deadline; a task overdue gets a supervision order once the
+    policy's delay has passed (at once for a zero delay), then an
+    accountability record after the second delay — each of these two once per
+    task. A finished task has no next step.
+    """
+    stage = LADDER_STAGES.get(task.status)
+    if stage is None:
+        return None, ""
+    due, warn = getattr(task, f"{stage}_due_at"), getattr(task, f"{stage}_warn_at")
+    if getattr(task, f"{stage}_overdue_at") is None:
+        if getattr(task, f"{stage}_warned_at") is None and warn < due:
+            return warn, f"{stage}_warning"
+        return due, f"{stage}_overdue"
+    snapshot = _snapshots.get()
+    calendar = calendar or snapshot.calendar
+    try:
+        policy = snapshot.policies[grade]
+    except KeyError:
+        raise DeadlineError(
+            f"There is no deadline policy for the grade {grade!r}: add one in the administration."
+        ) from None
+    if task.supervised_at is None:
+        return _after(due, policy.supervise_after_amount, policy.supervise_after_unit, calendar), SUPERVISION
+    if task.accountable_at is None:
+        return _after(due, policy.accountable_after_amount, policy.accountable_after_unit, calendar), ACCOUNTABILITY
+    return None, ""
+
+
+def supervision_reply_by(start: dt.datetime, *, grade: str, calendar: Calendar | None = None) -> dt.datetime:
+    """When a department must answer a supervision order issued at ``start``."""
+    snapshot = _snapshots.get()
+    policy = snapshot.policies[grade]
+    return _after(start, policy.reply_within_amount, policy.reply_within_unit, calendar or snapshot.calendar)
+
+
+def _after(moment: dt.datetime, amount: int, unit: str, calendar: Calendar) -> dt.datetime:
+    return moment if amount == 0 else deadline(moment, Window(amount, unit), calendar)

@@ -225,6 +225,18 @@ class Task(models.Model):
     acknowledged_on_time = models.BooleanField(_("acknowledged on time"), null=True, blank=True)
     checked_in_on_time = models.BooleanField(_("checked in on time"), null=True, blank=True)
     closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
+    # The escalation ladder: when each step fired, once per task (stage warnings and
+    # overdues once per stage round), and the next step due, for the sweep's index.
+    acknowledge_warned_at = models.DateTimeField(_("acknowledgement warning sent at"), null=True, blank=True)
+    acknowledge_overdue_at = models.DateTimeField(_("acknowledgement overdue since"), null=True, blank=True)
+    checkin_warned_at = models.DateTimeField(_("check-in warning sent at"), null=True, blank=True)
+    checkin_overdue_at = models.DateTimeField(_("check-in overdue since"), null=True, blank=True)
+    resolve_warned_at = models.DateTimeField(_("resolution warning sent at"), null=True, blank=True)
+    resolve_overdue_at = models.DateTimeField(_("resolution overdue since"), null=True, blank=True)
+    supervised_at = models.DateTimeField(_("supervision order issued at"), null=True, blank=True)
+    accountable_at = models.DateTimeField(_("accountability recorded at"), null=True, blank=True)
+    next_deadline_at = models.DateTimeField(_("next step due at"), null=True, blank=True)
+    next_step = models.CharField(_("next step"), max_length=32, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
@@ -236,7 +248,13 @@ class Task(models.Model):
             # Routing twice, or two routers at once, can never summon a department twice.
             models.UniqueConstraint(fields=["whistle", "department"], name="task_unique_department_per_whistle"),
         ]
-        indexes = [models.Index(fields=["department", "status"], name="task_department_status_idx")]
+        indexes = [
+            models.Index(fields=["department", "status"], name="task_department_status_idx"),
+            # The sweep's way in: only tasks with a step still to come are in it.
+            models.Index(
+                fields=["next_deadline_at"], name="task_next_deadline_idx", condition=Q(next_deadline_at__isnull=False)
+            ),
+        ]
         # Granted per task with django-guardian, to someone outside the task's department
         # (a co-operating department's head on the lead's task, say).
         permissions = [("act_on_task", _("Can act on this task for its department"))]

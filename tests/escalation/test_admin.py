@@ -58,3 +58,21 @@ def test_a_policy_cannot_be_deleted(superuser_client):
     pk = SlaPolicy.objects.get(grade="priority").pk
 
     assert superuser_client.get(reverse("admin:escalation_slapolicy_delete", args=[pk])).status_code == 403
+
+
+@pytest.mark.parametrize("model", ["supervisionorder", "accountabilityrecord"])
+def test_supervision_orders_and_accountability_records_are_listed_but_never_added_or_deleted_by_hand(
+    superuser_client, model
+):
+    assert superuser_client.get(reverse(f"admin:escalation_{model}_changelist"), {"q": "S01"}).status_code == 200
+    assert superuser_client.get(reverse(f"admin:escalation_{model}_add")).status_code == 403
+
+
+def test_the_policy_page_shows_the_escalation_delays(superuser_client):
+    from escalation.models import SlaPolicy
+
+    page = superuser_client.get(
+        reverse("admin:escalation_slapolicy_change", args=[SlaPolicy.objects.get(grade="priority").pk])
+    )
+
+    assert page.status_code == 200 and 'name="supervise_after_amount" value="0"' in page.content.decode()

@@ -33,6 +33,9 @@ def test_the_seeded_policies_pass_validation(db):
         ("warning_ratio", Decimal("1.00"), "“Warning at” is a share of the window: more than 0 and less than 1"),
         ("warning_ratio", Decimal("0.00"), "more than 0 and less than 1"),
         ("resolve_unit", "fortnights", "is not a valid choice"),
+        ("supervise_after_amount", 3661, "“supervision order after” may be at most 3660 working days"),
+        ("accountable_after_amount", 3661, "“accountability record after” may be at most 3660 working days"),
+        ("reply_within_amount", 0, "“reply to a supervision order within” must be at least 1."),
     ],
 )
 def test_a_bad_policy_gets_a_message_on_its_field(ordinary, field, value, message):

@@ -218,13 +218,13 @@ def test_a_whistle_the_router_chokes_on_goes_to_the_dispatcher_and_the_batch_goe
     assert f"routing whistle {bad.number} failed" in caplog.text
 
 
-def test_a_routing_run_costs_the_same_statements_for_two_whistles_as_for_ten(cast):
+def test_a_routing_run_costs_the_same_statements_for_two_whistles_as_for_six(cast):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     whistle_route(whistle_id=submit_whistle(cast.s01_staff).whistle.pk)  # the process's caches are built once
     counts = []
-    for size in (2, 10):  # 30 tasks: SQLite splits a bulk insert past 999 parameters, some 40 tasks
+    for size in (2, 6):  # 18 tasks: SQLite splits a bulk insert of tasks past 999 parameters (about 28 tasks)
         for _ in range(size):
             submit_whistle(cast.s01_staff)
         with CaptureQueriesContext(connection) as queries:

@@ -42,6 +42,10 @@ VERB_LABELS = {
     "meeting_cancelled": gettext_lazy("A joint meeting was cancelled"),
     "released": gettext_lazy("The dispatcher released your department's task"),
     "escalated": gettext_lazy("A citizen is dissatisfied again"),
+    "warning": gettext_lazy("A deadline of your task is near (yellow)"),
+    "overdue": gettext_lazy("A task is overdue (red)"),
+    "supervision_order": gettext_lazy("A supervision order was issued"),
+    "accountability": gettext_lazy("An accountability record was made"),
 }
 # What is worth an e-mail besides the inbox (issue: new task, returned, extension decided,
 # reopened, meeting scheduled, quick whistle).

@@ -23,12 +23,12 @@ from django.utils.translation import gettext as _
 from config.errors import Conflict, InvalidInput
 from departments.catalogue import CO_OPERATING, LEAD, Assignment, current_catalogue
 from departments.models import Department, Membership
-from escalation.policy import StageDeadlines, stage_deadlines
+from escalation.policy import LADDER_MARKS, StageDeadlines, stage_deadlines
 from whistle.models import Doorbell, Notification, Task, Whistle
 from whistle.permissions import require_role
 from whistle.services.doorbell import doorbell_silence
 from whistle.services.notify import notifications_store
-from whistle.services.transitions import whistle_transition, whistles_transition
+from whistle.services.transitions import task_next_step, whistle_transition, whistles_transition
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def _quick_heads_notifications(*, tasks: list[Task], now: datetime) -> list[Noti
     ]
 
 
-def _deadlines(whistle: Whistle, due: StageDeadlines) -> dict:
+def task_deadlines(whistle: Whistle, due: StageDeadlines) -> dict:
     # A quick whistle's department checks in at the time the street appointed.
     checkin_due = whistle.appointed_checkin_at if whistle.mode == Whistle.Mode.QUICK else due.checkin_due
     return {
@@ -156,14 +156,16 @@ def _deadlines(whistle: Whistle, due: StageDeadlines) -> dict:
 
 
 def _task(whistle: Whistle, assignment: Assignment, due: StageDeadlines, now: datetime) -> Task:
-    return Task(
+    task = Task(
         whistle=whistle,
         department=assignment.department,
         role=assignment.role,
         created_at=now,
         updated_at=now,
-        **_deadlines(whistle, due),
+        **task_deadlines(whistle, due),
     )
+    task_next_step(task)
+    return task
 
 
 # The stage facts of a task summoned again start over.
@@ -177,6 +179,7 @@ RESTARTED = {
     "checkin_note": "",
     "closed_at": None,
     "closed_on_time": None,
+    **dict.fromkeys(LADDER_MARKS),
 }
 
 
@@ -193,12 +196,24 @@ def _summon(*, whistle: Whistle, assignments: list[Assignment], now: datetime) -
             # A department summoned again (after it returned the task) gets the same row back,
             # its stages to do again (the first round's facts stay in the events).
             changes = {"role": assignment.role, "status": Task.Status.PENDING, "updated_at": now, **RESTARTED}
-            for name, value in {**changes, **_deadlines(whistle, due)}.items():
+            for name, value in {**changes, **task_deadlines(whistle, due)}.items():
                 setattr(task, name, value)
+            task_next_step(task)
             reopened.append(task)
     Task.objects.bulk_create(new)
     if reopened:
-        Task.objects.bulk_update(reopened, ["role", "status", "updated_at", *RESTARTED, *_deadlines(whistle, due)])
+        Task.objects.bulk_update(
+            reopened,
+            [
+                "role",
+                "status",
+                "updated_at",
+                *RESTARTED,
+                *task_deadlines(whistle, due),
+                "next_deadline_at",
+                "next_step",
+            ],
+        )
     tasks = new + reopened
     notifications_store(
         [

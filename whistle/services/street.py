@@ -24,7 +24,7 @@ from escalation.policy import stage_deadlines
 from whistle.models import Callback, Rating, Task, Whistle
 from whistle.permissions import membership_of, require_role
 from whistle.services.notify import notify
-from whistle.services.routing import _deadlines
+from whistle.services.routing import RESTARTED, task_deadlines
 from whistle.services.transitions import event_record, task_transition, whistle_transition
 
 R, S = Membership.Role, Whistle.Status
@@ -33,12 +33,9 @@ STREET_DECIDERS = frozenset({R.STREET_STAFF, R.STREET_DEPUTY, R.STREET_HEAD, R.D
 TEXT_MAX_LENGTH = 2000
 SCORES = ("response", "attitude", "result")
 RATEABLE = (S.RESOLVED, S.CLOSED)
+
+
 # Facts of the finished round that a reopened task starts again without (its Event keeps them).
-ROUND_FACTS = (
-    "acknowledged_at", "checked_in_at", "closed_at", "acknowledged_on_time", "checked_in_on_time", "closed_on_time"
-)  # fmt: skip
-
-
 def _locked(whistle: Whistle) -> Whistle:
     return Whistle.objects.select_related("street").select_for_update(of=("self",)).get(pk=whistle.pk)
 
@@ -114,7 +111,7 @@ def _reopen(*, whistle: Whistle, actor, verb: str, reason: str, now: datetime) -
             now=now,
             actor=actor,
             reason=reason,
-            fields={**deadlines, **dict.fromkeys(ROUND_FACTS)},
+            fields={**deadlines, **RESTARTED},
             old={"resolve_due_at": task.resolve_due_at.isoformat(), "closed_at": _iso(task.closed_at)},
             new={"resolve_due_at": deadlines["resolve_due_at"].isoformat()},
         )
@@ -125,7 +122,7 @@ def _reopen(*, whistle: Whistle, actor, verb: str, reason: str, now: datetime) -
 def reopened_deadlines(*, whistle: Whistle, now: datetime) -> dict[str, datetime]:
     """A reopened task's deadlines, counted from `now` as routing counts them."""
     due = stage_deadlines(grade=whistle.grade, start=now)
-    deadlines = _deadlines(whistle, due)
+    deadlines = task_deadlines(whistle, due)
     if deadlines["checkin_due_at"] is None or deadlines["checkin_due_at"] <= now:
         # A quick whistle's appointed check-in time has passed: the grade's window applies to the new round.
         deadlines.update(checkin_due_at=due.checkin_due, checkin_warn_at=due.checkin_warning_at)

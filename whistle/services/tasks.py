@@ -31,7 +31,7 @@ from escalation.policy import DeadlineError, warning_ratio
 from whistle.models import DESCRIPTION_MAX_LENGTH, Attachment, Extension, Feedback, Task, Whistle
 from whistle.permissions import membership_of, require_task_actor
 from whistle.services.notify import notify
-from whistle.services.transitions import event_record, task_transition, whistle_transition
+from whistle.services.transitions import event_record, task_next_step, task_transition, whistle_transition
 from whistle.task_permissions import is_dispatcher_of, is_lead_head, require_extension_decider
 
 T = Task.Status
@@ -267,8 +267,15 @@ def extension_decide(*, extension: Extension, actor, decision: str, note: str = 
         if extension.until <= now:
             raise Conflict(_("The proposed date has passed: the department must ask again."), code="expired")
         warn_at = _warning_at(task, start=now, due=extension.until)
-        Task.objects.filter(pk=task.pk).update(resolve_due_at=extension.until, resolve_warn_at=warn_at, updated_at=now)
-        task.resolve_due_at, task.resolve_warn_at = extension.until, warn_at
+        changes = {"resolve_due_at": extension.until, "resolve_warn_at": warn_at, "updated_at": now}
+        # The deadline moves, and the ladder with it: a warning not yet due is cancelled, red turns back.
+        changes["resolve_overdue_at"] = None
+        if warn_at > now:
+            changes["resolve_warned_at"] = None
+        for name, value in changes.items():
+            setattr(task, name, value)
+        changes.update(task_next_step(task))
+        Task.objects.filter(pk=task.pk).update(**changes)
         new = {"resolve_due_at": _iso(extension.until), "resolve_warn_at": _iso(warn_at)}
     Extension.objects.filter(pk=extension.pk).update(
         status=status, decided_by=actor, decided_at=now, decision_note=note

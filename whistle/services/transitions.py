@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from config.errors import Conflict
+from escalation.policy import ladder_next
 from whistle.models import Event, Task, Whistle
 
 S = Whistle.Status
@@ -168,6 +169,9 @@ def task_transition(
             code="invalid_transition",
         )
     changes = {"status": to, "updated_at": now, **(fields or {})}
+    for name, value in changes.items():
+        setattr(task, name, value)
+    changes.update(task_next_step(task))
     # Conditional update: 0 rows means someone else moved the task first.
     if not Task.objects.filter(pk=task.pk, status=previous).update(**changes):
         raise Conflict(
@@ -188,6 +192,17 @@ def task_transition(
         old={"status": previous, **(old or {})},
         new={"status": to, **(new or {})},
     )
+
+
+def task_next_step(task: Task) -> dict:
+    """The stored next step of the escalation ladder, for a task whose status or deadlines just changed.
+
+    Set it on the task and save these fields with the change: the sweep finds
+    due tasks by `next_deadline_at` alone.
+    """
+    at, step = ladder_next(task, grade=task.whistle.grade)
+    task.next_deadline_at, task.next_step = at, step
+    return {"next_deadline_at": at, "next_step": step}
 
 
 def _check_allowed(whistle: Whistle, to: str) -> None:

@@ -1,0 +1,12 @@
+"""Celery tasks of the escalation app: thin adapters that call one service."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from escalation.services import deadlines_sweep
+
+
+@shared_task(name="escalation.sweep", acks_late=True, autoretry_for=(DatabaseError,), max_retries=3)
+def sweep_deadlines() -> int:
+    # Safe to run twice, and two at once: each step fires once (escalation.services).
+    return deadlines_sweep().total
