@@ -64,7 +64,12 @@ def test_the_ladder_counts_working_hours_across_new_year_and_the_working_sunday(
 
     assert sweep(at("2026-01-04 08:40")).steps == {"acknowledge_warning": 3}  # the three departments' tasks
     assert verbs(lead) == ["warning"]
+    warning = Event.objects.get(task=lead, verb="warning")
+    assert warning.new == {"step": "acknowledge_warning", "due": lead.acknowledge_warn_at.isoformat()}
     assert Notification.objects.filter(task=lead, verb="warning", department=cast.d13).count() == 1
+    lead.refresh_from_db()
+    assert (lead.acknowledge_warned_at, lead.next_step) == (at("2026-01-04 08:40"), "acknowledge_overdue")
+    assert lead.next_deadline_at == lead.acknowledge_due_at
 
     sweep(at("2026-01-04 09:01"))
     assert verbs(lead) == ["warning", "overdue"]
@@ -202,6 +207,7 @@ def test_an_unanswered_order_becomes_an_accountability_record_and_an_answered_on
 def test_one_bad_row_is_logged_and_put_off_while_the_others_fire(cast, lead, monkeypatch, caplog):
     import escalation.services as services
 
+    sweep(at("2026-01-04 08:40"))  # the warnings
     ladder_next = services.ladder_next
 
     def choking(task, **kwargs):
@@ -211,13 +217,13 @@ def test_one_bad_row_is_logged_and_put_off_while_the_others_fire(cast, lead, mon
 
     monkeypatch.setattr(services, "ladder_next", choking)
 
-    result = sweep(at("2026-01-04 08:40"))
+    result = sweep(at("2026-01-04 09:01"))
 
-    assert result.failed == 1 and result.steps == {"acknowledge_warning": 2}
+    assert result.failed == 1 and result.steps == {"acknowledge_overdue": 2}
     lead.refresh_from_db()
-    assert lead.acknowledge_warned_at is None
-    assert lead.next_deadline_at == at("2026-01-04 08:40") + RETRY_BAD_ROW
-    assert verbs(lead) == [] and f"task {lead.pk} failed" in caplog.text
+    assert lead.acknowledge_overdue_at is None
+    assert lead.next_deadline_at == at("2026-01-04 09:01") + RETRY_BAD_ROW
+    assert verbs(lead) == ["warning"] and f"task {lead.pk} failed" in caplog.text
 
 
 def test_supervisors_open_and_close_orders_by_hand_and_annotate_records_never_delete_them(cast, lead):
