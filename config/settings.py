@@ -268,6 +268,9 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum
 ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 10, minimum=1, maximum=100)
 # A department checking in to a joint meeting this many minutes after its start is still
 # present; later it is recorded as late.
+# The overdue dashboard's counts come from a tally beat renews every minute; a page finding it
+# older than this counts again itself.
+DASHBOARD_TALLY_MAX_AGE_S = env_int("DASHBOARD_TALLY_MAX_AGE_S", 180, minimum=0)
 MEETING_LATE_GRACE_MINUTES = env_int("MEETING_LATE_GRACE_MINUTES", 15, minimum=0, maximum=240)
 
 # Logging ---------------------------------------------------------------------------
@@ -290,4 +293,6 @@ CELERY_BEAT_SCHEDULE = {
     "email-due-notices": {"task": "whistle.email_notifications", "schedule": 60.0},
     # Warnings, overdues, supervision orders and accountability records as deadlines pass.
     "sweep-deadlines": {"task": "escalation.sweep", "schedule": 60.0},
+    # The overdue dashboard's counts (escalation.models.OpenTaskTally).
+    "tally-open-tasks": {"task": "escalation.tally_open_tasks", "schedule": 60.0},
 }

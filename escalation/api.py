@@ -34,6 +34,7 @@ from escalation.serializers import (
 )
 from escalation.services import (
     accountability_annotate,
+    open_tasks_tally_fresh,
     supervision_order_close,
     supervision_order_open,
     supervision_order_reply,
@@ -94,9 +95,11 @@ class OverdueDashboardViewSet(viewsets.GenericViewSet):
         if not filters.is_valid():
             raise InvalidInput(fields={name: list(errors) for name, errors in filters.errors.items()})
         tasks = filters.qs
-        counts = selectors.dashboard_counts(tasks)
+        counted_at = open_tasks_tally_fresh(now=now)
+        counts = selectors.dashboard_counts(user=request.user, filters=filters.form.cleaned_data, counted_at=counted_at)
         rows = self.paginator.paginate_queryset(selectors.late_tasks(tasks, light=filters.light_value), request, self)
         body = {
+            "counted_at": counted_at,
             "totals": _unit(counts.totals),
             "by_department": [_unit(row) for row in counts.by_department],
             "by_street": [_unit(row) for row in counts.by_street],

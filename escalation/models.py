@@ -456,3 +456,31 @@ class AccountabilityNote(models.Model):
 
     def __str__(self):
         return self.text[:40]
+
+
+class OpenTaskTally(models.Model):
+    """The open tasks counted by unit, kind and day, with their lights: the overdue dashboard's counts.
+
+    Rebuilt every minute by beat (escalation.services.open_tasks_tally),
+    so that the dashboard of a district with a million open tasks sums a few
+    thousand rows instead of counting the tasks themselves.
+    """
+
+    district = models.ForeignKey("grids.District", on_delete=models.CASCADE, related_name="+")
+    street = models.ForeignKey("grids.Street", on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey("departments.Department", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("departments.Category", on_delete=models.CASCADE, related_name="+")
+    grade = models.CharField(max_length=16)
+    created_on = models.DateField(help_text=_("The local day the tasks were created."))
+    open = models.PositiveIntegerField()
+    warning = models.PositiveIntegerField()
+    overdue = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("open task tally")
+        verbose_name_plural = _("open task tallies")
+        indexes = [models.Index(fields=["district", "created_on"], name="tally_district_day_idx")]
+
+    def __str__(self):
+        return f"{self.department_id}/{self.street_id} {self.created_on}: {self.open}"

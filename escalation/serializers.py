@@ -208,6 +208,7 @@ class LateTaskPageSerializer(serializers.Serializer):
 
 
 class DashboardSerializer(serializers.Serializer):
+    counted_at = serializers.DateTimeField(help_text="When the counts were made (the sweep counts every minute).")
     totals = TotalsSerializer()
     by_department = UnitCountsSerializer(many=True, help_text="Departments with a late task, most overdue first.")
     by_street = UnitCountsSerializer(many=True, help_text="Streets with a late task, most overdue first.")

@@ -3,10 +3,15 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from escalation.services import deadlines_sweep
+from escalation.services import deadlines_sweep, open_tasks_tally
 
 
 @shared_task(name="escalation.sweep", acks_late=True, autoretry_for=(DatabaseError,), max_retries=3)
 def sweep_deadlines() -> int:
     # Safe to run twice, and two at once: each step fires once (escalation.services).
     return deadlines_sweep().total
+
+
+@shared_task(name="escalation.tally_open_tasks", acks_late=True)
+def tally_open_tasks() -> int:
+    return open_tasks_tally()

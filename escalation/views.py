@@ -39,6 +39,7 @@ from escalation.permissions import (
 )
 from escalation.services import (
     accountability_annotate,
+    open_tasks_tally_fresh,
     supervision_order_close,
     supervision_order_open,
     supervision_order_reply,
@@ -72,7 +73,11 @@ def dashboard(request):
         request.GET or None, queryset=selectors.open_tasks(user=request.user, now=now), request=request
     )
     tasks = filters.qs
-    page = Paginator(selectors.late_tasks(tasks, light=filters.light_value), PAGE_SIZE).get_page(
+    counted_at = open_tasks_tally_fresh(now=now)
+    counts = selectors.dashboard_counts(user=request.user, filters=_cleaned(filters), counted_at=counted_at)
+    # The tally knows how many rows there are: counting them again would cost more than the page.
+    late = selectors.late_count(counts, light=filters.light_value)
+    page = CountedPaginator(selectors.late_tasks(tasks, light=filters.light_value), PAGE_SIZE, count=late).get_page(
         request.GET.get("page")
     )
     return render(
@@ -80,7 +85,7 @@ def dashboard(request):
         "escalation/dashboard.html",
         {
             "filters": filters,
-            "counts": selectors.dashboard_counts(tasks),
+            "counts": counts,
             "page": page,
             "order_counts": selectors.order_counts(user=request.user, now=now),
             "overdue_orders": selectors.order_list(user=request.user, now=now, status=selectors.OVERDUE)[
@@ -263,3 +268,19 @@ def record_annotate(request, pk: int):
         return render(request, "escalation/record.html", _record_context(request, record, form=form))
     messages.success(request, _("The note is added to the record."))
     return redirect("escalation:record", pk=record.pk)
+
+
+def _cleaned(filters) -> dict:
+    return filters.form.cleaned_data if filters.is_bound and filters.is_valid() else {}
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count (from the dashboard's tally) instead of counting the rows."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from config.errors import NotAllowed, NotFound
 from departments.models import Membership, Responsibility
-from whistle.models import Attachment, Event, Extension, Feedback, Task
+from whistle.models import STAGE_DUE, Attachment, Event, Extension, Feedback, Task
 from whistle.permissions import access_task, membership_of, require_task_actor, task_scope
 from whistle.task_permissions import (
     extension_deciders_filter,
@@ -48,11 +48,7 @@ def with_stage(tasks: QuerySet[Task], *, now: datetime) -> QuerySet[Task]:
         default=Value(""),
         output_field=CharField(),
     )
-    due = Case(
-        *[When(status=status, then=F(field)) for status, (_name, field, _warn) in STAGES.items()],
-        default=None,
-        output_field=DateTimeField(),
-    )
+    due = STAGE_DUE  # the expression of the index task_stage_due_idx, so that ordering by it uses the index
     warn = Case(
         *[When(status=status, then=F(field)) for status, (_name, _due, field) in STAGES.items()],
         default=None,

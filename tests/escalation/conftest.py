@@ -27,6 +27,15 @@ def fresh_calendar_snapshot():
     yield
 
 
+@pytest.fixture(autouse=True)
+def tally_counted_at_every_read(settings):
+    """The dashboard counts the open tasks again on every request: tests change them between requests.
+
+    The tally's own rules (renewed by the sweep, kept while young enough) are tested on their own.
+    """
+    settings.DASHBOARD_TALLY_MAX_AGE_S = 0
+
+
 @pytest.fixture
 def calendar(db):
     """The database's calendar as the migrations seeded it (2020–2026 from chinese-calendar)."""

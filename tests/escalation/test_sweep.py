@@ -257,3 +257,26 @@ def test_supervisors_open_and_close_orders_by_hand_and_annotate_records_never_de
     assert list(AccountabilityNote.objects.filter(record=record).values_list("text", flat=True)) == ["约谈部门负责人"]
     with pytest.raises(NotAllowed):
         accountability_annotate(record=record, actor=cast.d13_staff, text="我们有意见")
+
+
+def test_the_tally_counts_open_tasks_by_light_and_a_page_renews_a_stale_one(cast, lead, settings):
+    from escalation.models import OpenTaskTally
+    from escalation.services import open_tasks_tally_fresh
+    from escalation.tasks import tally_open_tasks
+
+    sweep(at("2026-01-04 09:01"))
+    with time_machine.travel(at("2026-01-04 09:01"), tick=False):
+        assert tally_open_tasks() == 3  # one row per department of the whistle
+    tally = OpenTaskTally.objects.get(department=cast.d13)
+    assert (tally.open, tally.warning, tally.overdue) == (1, 0, 1)
+    assert tally.counted_at == at("2026-01-04 09:01") and tally.created_on.isoformat() == "2025-12-31"
+
+    settings.DASHBOARD_TALLY_MAX_AGE_S = 180
+    with time_machine.travel(at("2026-01-04 09:02"), tick=False):
+        task_acknowledge(task=lead, actor=cast.d13_staff)
+        open_tasks_tally_fresh()  # a minute old: still good
+    assert OpenTaskTally.objects.get(department=cast.d13).counted_at == at("2026-01-04 09:01")
+    with time_machine.travel(at("2026-01-04 09:05"), tick=False):
+        open_tasks_tally_fresh()  # four minutes old: counted again
+    tally = OpenTaskTally.objects.get(department=cast.d13)
+    assert (tally.counted_at, tally.open, tally.overdue) == (at("2026-01-04 09:05"), 1, 0)
