@@ -3,8 +3,11 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# The embedded broker writes its message files atomically (config.broker).
+TRANSPORT_ALIASES["filesystem"] = "config.broker:Transport"
 
 app = Celery("whistle")
 app.config_from_object("django.conf:settings", namespace="CELERY")
