@@ -137,9 +137,9 @@ def test_the_dashboard_takes_a_fixed_number_of_queries(cast, django_assert_max_n
     client = token_client(cast.supervisor)
     client.get(DASHBOARD)
 
-    # token with user, membership, the tally's age, its two count tables, page count, page, order counts,
-    # record counts
-    with django_assert_max_num_queries(9):
+    # token with user, membership, the district's streets, the tally's age, its two count tables, page count,
+    # page, order counts, record counts
+    with django_assert_max_num_queries(10):
         response = client.get(DASHBOARD)
 
     assert response.json()["tasks"]["count"] == (12 if many else 1) * 3
