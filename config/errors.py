@@ -54,3 +54,22 @@ class Conflict(ApplicationError):
     status = 409
     code = "conflict"
     default_message = _("This is not possible in the current state.")
+
+
+def text_input(value, name: str, errors: dict, *, required: str = "", max_length: int) -> str:
+    """The stripped text of a free-text field; its problem, if any, added to `errors` under `name`.
+
+    `required` is the message for a blank value (blank allowed without it);
+    anything but a string (or None) is refused as not text.
+    """
+    if value is not None and not isinstance(value, str):
+        errors.setdefault(name, []).append(_("Give text."))
+        return ""
+    text = (value or "").strip()
+    if required and not text:
+        errors.setdefault(name, []).append(required)
+    elif len(text) > max_length:
+        errors.setdefault(name, []).append(
+            _("At most %(limit)d characters (this has %(count)d).") % {"limit": max_length, "count": len(text)}
+        )
+    return text

@@ -23,7 +23,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import Conflict, InvalidInput, NotAllowed
+from config.errors import Conflict, InvalidInput, NotAllowed, text_input
 from departments.models import Membership
 from escalation.models import AccountabilityNote, AccountabilityRecord, OpenTaskTally, SupervisionOrder
 from escalation.policy import (
@@ -492,18 +492,10 @@ def open_tasks_tally_fresh(*, now: datetime | None = None) -> datetime:
 
 
 def _text(value, name: str, *, required: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise InvalidInput(fields={name: [required]})
-    if len(text) > TEXT_MAX_LENGTH:
-        raise InvalidInput(
-            fields={
-                name: [
-                    _("At most %(limit)d characters (this has %(count)d).")
-                    % {"limit": TEXT_MAX_LENGTH, "count": len(text)}
-                ]
-            }
-        )
+    errors: dict[str, list[str]] = {}
+    text = text_input(value, name, errors, required=required, max_length=TEXT_MAX_LENGTH)
+    if errors:
+        raise InvalidInput(fields=errors)
     return text
 
 

@@ -63,9 +63,9 @@ def test_a_released_department_is_not_invited(cast, difficult):
         ({"scheduled_at": datetime(2026, 3, 3, 9, 30)}, "scheduled_at", "UTC offset"),
         ({"scheduled_at": MONDAY_10}, "scheduled_at", "must be in the future"),
         ({"place": "  "}, "place", "Say where the meeting is held."),
-        ({"place": "会" * 201}, "place", "At most 200 characters."),
+        ({"place": "会" * 201}, "place", "At most 200 characters (this has 201)."),
         ({"place": None}, "place", "Say where"),
-        ({"agenda": "议" * 4001}, "agenda", "At most 4000 characters."),
+        ({"agenda": "议" * 4001}, "agenda", "At most 4000 characters (this has 4001)."),
     ],
 )
 def test_bad_meeting_input_names_the_field_and_changes_nothing(cast, difficult, fields, field, message):

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import Conflict, InvalidInput, NotAllowed
+from config.errors import Conflict, InvalidInput, NotAllowed, text_input
 from departments.models import Grade, Membership
 from whistle.models import DESCRIPTION_MAX_LENGTH, JointMeeting, MeetingAttendance, Task, Whistle
 from whistle.permissions import DEPARTMENT_ACTORS, membership_of, require_role
@@ -93,14 +93,10 @@ def meeting_schedule(
         errors["scheduled_at"] = [_("Give the time with its UTC offset, e.g. 2026-05-06T09:30:00+08:00.")]
     elif scheduled_at <= now:
         errors["scheduled_at"] = [_("The meeting must be in the future.")]
-    place = place.strip() if isinstance(place, str) else ""
-    if not place:
-        errors["place"] = [_("Say where the meeting is held.")]
-    elif len(place) > PLACE_MAX_LENGTH:
-        errors["place"] = [_("At most %(limit)d characters.") % {"limit": PLACE_MAX_LENGTH}]
-    agenda = agenda.strip() if isinstance(agenda, str) else ""
-    if len(agenda) > DESCRIPTION_MAX_LENGTH:
-        errors["agenda"] = [_("At most %(limit)d characters.") % {"limit": DESCRIPTION_MAX_LENGTH}]
+    place = text_input(
+        place, "place", errors, required=_("Say where the meeting is held."), max_length=PLACE_MAX_LENGTH
+    )
+    agenda = text_input(agenda, "agenda", errors, max_length=DESCRIPTION_MAX_LENGTH)
     if errors:
         raise InvalidInput(fields=errors)
     meeting = JointMeeting(
@@ -205,11 +201,12 @@ def meeting_cancel(*, meeting: JointMeeting, actor, reason: str, now: datetime |
     require_role(actor, MEETING_ORGANISERS, street_id=meeting.whistle.street_id)
     whistle, meeting = _locked_meeting(meeting)
     _require_scheduled(meeting)
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise InvalidInput(fields={"reason": [_("Say why the meeting is cancelled.")]})
-    if len(reason) > TEXT_MAX_LENGTH:
-        raise InvalidInput(fields={"reason": [_("At most %(limit)d characters.") % {"limit": TEXT_MAX_LENGTH}]})
+    errors: dict[str, list[str]] = {}
+    reason = text_input(
+        reason, "reason", errors, required=_("Say why the meeting is cancelled."), max_length=TEXT_MAX_LENGTH
+    )
+    if errors:
+        raise InvalidInput(fields=errors)
     _meeting_move(meeting, to=M.CANCELLED)
     event_record(
         whistle=whistle,

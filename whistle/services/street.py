@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import Conflict, InvalidInput, NotAllowed
+from config.errors import Conflict, InvalidInput, NotAllowed, text_input
 from departments.models import Department, Membership
 from escalation.policy import stage_deadlines
 from whistle.models import Callback, Rating, Task, Whistle
@@ -41,16 +41,7 @@ def _locked(whistle: Whistle) -> Whistle:
 
 
 def _text(value, *, field: str, errors: dict, required: str = "") -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else None
-    if text is None:
-        errors.setdefault(field, []).append(_("A text is required."))
-    elif required and not text:
-        errors.setdefault(field, []).append(required)
-    elif text and len(text) > TEXT_MAX_LENGTH:
-        errors.setdefault(field, []).append(
-            _("At most %(limit)d characters (this has %(count)d).") % {"limit": TEXT_MAX_LENGTH, "count": len(text)}
-        )
-    return text or ""
+    return text_input(value, field, errors, required=required, max_length=TEXT_MAX_LENGTH)
 
 
 # Confirm and reopen ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
-from config.errors import Conflict, InvalidInput, NotAllowed
+from config.errors import Conflict, InvalidInput, NotAllowed, text_input
 from departments.models import Department, Membership, Responsibility
 from escalation.policy import DeadlineError, warning_ratio
 from whistle.models import DESCRIPTION_MAX_LENGTH, Attachment, Extension, Feedback, Task, Whistle
@@ -62,18 +62,7 @@ def _locked_whistle_and_task(task_id: int) -> Task:
 
 
 def _text(value, name: str, errors: dict, *, required: str | None = None, max_length=DESCRIPTION_MAX_LENGTH) -> str:
-    """The stripped text, or an error under `name` (the message `required` when it is blank)."""
-    text = (value or "").strip() if isinstance(value, str) or value is None else None
-    if text is None:
-        errors.setdefault(name, []).append(_("Give text."))
-        return ""
-    if required and not text:
-        errors.setdefault(name, []).append(required)
-    elif len(text) > max_length:
-        errors.setdefault(name, []).append(
-            _("At most %(limit)d characters (this has %(count)d).") % {"limit": max_length, "count": len(text)}
-        )
-    return text
+    return text_input(value, name, errors, required=required or "", max_length=max_length)
 
 
 def _raise(errors: dict) -> None:
