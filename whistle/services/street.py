@@ -35,7 +35,6 @@ SCORES = ("response", "attitude", "result")
 RATEABLE = (S.RESOLVED, S.CLOSED)
 
 
-# Facts of the finished round that a reopened task starts again without (its Event keeps them).
 def _locked(whistle: Whistle) -> Whistle:
     return Whistle.objects.select_related("street").select_for_update(of=("self",)).get(pk=whistle.pk)
 
