@@ -285,9 +285,22 @@ class Task(models.Model):
 class Event(models.Model):
     """Append-only audit entry: who did what to which whistle or task, when and why."""
 
-    whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="events", verbose_name=_("whistle"))
+    # Events and notifications are logs, written at city scale (a sweep writes
+    # thousands a minute) in the transaction that changes the row they name, which
+    # it holds locked: they carry no database-level foreign keys to whistles and
+    # tasks, whose checks at commit would cost as much as the writes themselves.
+    # The ORM still cascades a deletion.
+    whistle = models.ForeignKey(
+        Whistle, on_delete=models.CASCADE, related_name="events", verbose_name=_("whistle"), db_constraint=False
+    )
     task = models.ForeignKey(
-        Task, on_delete=models.CASCADE, null=True, blank=True, related_name="events", verbose_name=_("task")
+        Task,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("task"),
+        db_constraint=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -296,6 +309,7 @@ class Event(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("actor"),
+        db_index=False,  # event_actor_idx: most events of a busy day are the platform's own
     )
     system_actor = models.CharField(
         _("system actor"),
@@ -319,6 +333,7 @@ class Event(models.Model):
                 name="event_has_an_actor",
             ),
         ]
+        indexes = [models.Index(fields=["actor"], name="event_actor_idx", condition=Q(actor__isnull=False))]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb}"
@@ -327,6 +342,8 @@ class Event(models.Model):
 class Notification(models.Model):
     """An inbox entry for an org unit (a department summoned, a street's dispatcher asked to act) or for one user."""
 
+    # A log like Event: no database-level foreign keys (see there), and each
+    # addressee indexed only over the rows addressed to it (indexes below).
     department = models.ForeignKey(
         Department,
         on_delete=models.CASCADE,
@@ -334,9 +351,18 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
         verbose_name=_("department"),
+        db_constraint=False,
+        db_index=False,
     )
     street = models.ForeignKey(
-        Street, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name=_("street")
+        Street,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("street"),
+        db_constraint=False,
+        db_index=False,
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -346,11 +372,15 @@ class Notification(models.Model):
         related_name="notifications",
         verbose_name=_("recipient"),
         help_text=_("For a notice to one person (a supervisor, a department head) rather than a whole unit."),
+        db_constraint=False,
+        db_index=False,
     )
     whistle = models.ForeignKey(
-        Whistle, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("whistle")
+        Whistle, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("whistle"), db_constraint=False
     )
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", db_constraint=False
+    )
     verb = models.CharField(_("about"), max_length=32)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -371,14 +401,13 @@ class Notification(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["department", "created_at"], name="notification_dept_unread_idx", condition=Q(read_at=None)
-            ),
-            models.Index(
-                fields=["street", "created_at"], name="notification_street_unread_idx", condition=Q(read_at=None)
-            ),
-            models.Index(
-                fields=["recipient", "created_at"], name="notification_person_unread_idx", condition=Q(read_at=None)
+            *(
+                models.Index(fields=[addressee, "created_at"], name=f"notification_{short}{unread}_idx", condition=when)
+                for addressee, short in (("department", "dept"), ("street", "street"), ("recipient", "person"))
+                for unread, when in (
+                    ("", Q(**{f"{addressee}__isnull": False})),
+                    ("_unread", Q(**{f"{addressee}__isnull": False}, read_at=None)),
+                )
             ),
             models.Index(fields=["created_at"], name="notification_mail_due_idx", condition=Q(mail_due=True)),
         ]
