@@ -336,16 +336,17 @@ def current_calendar() -> Calendar:
 LADDER_STAGES = {"pending": "acknowledge", "acknowledged": "checkin", "checked_in": "resolve"}
 SUPERVISION, ACCOUNTABILITY = "supervision", "accountability"
 # When each step fired; a task carries these (whistle.models.Task), duck-typed here.
-LADDER_MARKS = (
+# The marks of the stages' own steps: a task summoned again or reopened does its stages again.
+STAGE_MARKS = (
     "acknowledge_warned_at",
     "acknowledge_overdue_at",
     "checkin_warned_at",
     "checkin_overdue_at",
     "resolve_warned_at",
     "resolve_overdue_at",
-    "supervised_at",
-    "accountable_at",
 )
+# Supervision and accountability come once per task, whatever rounds it goes through.
+LADDER_MARKS = (*STAGE_MARKS, "supervised_at", "accountable_at")
 
 
 def ladder_next(task, *, grade: str, calendar: Calendar | None = None) -> tuple[dt.datetime | None, str]:

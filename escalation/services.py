@@ -149,6 +149,10 @@ class _Batch:
     supervisors: dict[int, list[int]] = field(default_factory=dict)
 
 
+# The columns that say what a task's next step is and when.
+NEXT_STEP = ("next_deadline_at", "next_step")
+
+
 # What the sweep reads of a task, its whistle and its department.
 SWEEP_FIELDS = (
     "id", "status", "whistle_id", "department_id", "next_deadline_at", "next_step", *LADDER_MARKS,
@@ -170,7 +174,37 @@ def _sweep_tasks(*, now: datetime, batch: int, result: SweepResult) -> int:
     )
     if not due:
         return 0
-    work = _Batch(now=now, heads=_heads_of(due), supervisors=_supervisors_of(due))
+    heads, supervisors = _heads_of(due), _supervisors_of(due)
+    claimed = {task.pk: {name: getattr(task, name) for name in (*LADDER_MARKS, *NEXT_STEP)} for task in due}
+    done = SweepResult()
+    try:
+        with transaction.atomic():
+            _sweep_rows(due, work=_Batch(now=now, heads=heads, supervisors=supervisors), result=done)
+    except Exception:  # noqa: BLE001 - a write the database refuses for one row must not hold up the rest
+        logger.exception("sweep: the writes of a batch of %d tasks failed; its tasks are tried one by one", len(due))
+        done = SweepResult()
+        for task in due:
+            for name, value in claimed[task.pk].items():
+                setattr(task, name, value)
+            one = SweepResult()
+            try:
+                with transaction.atomic():
+                    _sweep_rows([task], work=_Batch(now=now, heads=heads, supervisors=supervisors), result=one)
+            except Exception:  # noqa: BLE001
+                logger.exception("sweep: task %s failed; it is tried again in an hour", task.pk)
+                done.failed += 1
+                Task.objects.filter(pk=task.pk).update(next_deadline_at=now + RETRY_BAD_ROW)
+            else:
+                done.steps.update(one.steps)
+                done.failed += one.failed
+    result.steps.update(done.steps)
+    result.failed += done.failed
+    return len(due)
+
+
+def _sweep_rows(due: list[Task], *, work: _Batch, result: SweepResult) -> None:
+    """Fire the due steps of these claimed tasks and write what they made, in bulk."""
+    now = work.now
     warned_only: dict[str, list[int]] = defaultdict(list)
     others = []
     for task in due:
@@ -199,9 +233,8 @@ def _sweep_tasks(*, now: datetime, batch: int, result: SweepResult) -> int:
             **{f"{stage}_warned_at": now}, next_step=f"{stage}_overdue", next_deadline_at=F(f"{stage}_due_at")
         )
     if others:
-        Task.objects.bulk_update(others, [*LADDER_MARKS, "next_deadline_at", "next_step"])
+        Task.objects.bulk_update(others, [*LADDER_MARKS, *NEXT_STEP])
     _write(work)
-    return len(due)
 
 
 def _fire_due_steps(task: Task, work: _Batch) -> list[str]:

@@ -226,6 +226,45 @@ def test_one_bad_row_is_logged_and_put_off_while_the_others_fire(cast, lead, mon
     assert verbs(lead) == ["warning"] and f"task {lead.pk} failed" in caplog.text
 
 
+def test_a_task_summoned_again_after_its_supervision_order_is_not_supervised_twice(cast, lead):
+    sweep(at("2026-01-05 09:01"))  # overdue since Sunday: the supervision orders
+    with time_machine.travel(at("2026-01-05 10:00"), tick=False):
+        task_return(task=lead, actor=cast.d13_staff, reason_code="not_ours", reason="请核实职责")
+        whistle_dispatch(
+            whistle=lead.whistle,
+            actor=cast.s01_dispatcher,
+            departments=[{"code": "D13", "role": "lead"}],
+            note="经核实属区城管委职责",
+        )
+    lead.refresh_from_db()
+    assert lead.status == "pending" and lead.supervised_at is not None and lead.acknowledge_overdue_at is None
+
+    # Overdue again, days later: the new round's warning and overdue, then accountability, never a second order.
+    result = sweep(at("2026-01-20 12:00"))
+
+    assert result.failed == 0
+    assert verbs(lead) == [
+        *("warning", "overdue", "supervision_ordered"),  # the first round
+        *("warning", "overdue", "accountability_recorded"),  # the second
+        "order_unanswered",  # the first round's order, never answered
+    ]
+    assert SupervisionOrder.objects.filter(task=lead, automatic=True).count() == 1
+
+
+def test_a_write_the_database_refuses_for_one_task_does_not_hold_up_its_batch(cast, lead, caplog):
+    # An automatic order already on file for a task whose mark says it has none: its order cannot be written twice.
+    SupervisionOrder.objects.create(task=lead, automatic=True, reason="已存在", reply_by=at("2026-01-07 09:00"))
+
+    result = sweep(at("2026-01-05 09:01"))
+
+    assert result.failed == 1 and result.steps["supervision"] == 2  # D12's and E06's
+    lead.refresh_from_db()
+    assert lead.supervised_at is None and lead.next_deadline_at == at("2026-01-05 09:01") + RETRY_BAD_ROW
+    assert "supervision_ordered" not in verbs(lead) and f"task {lead.pk} failed" in caplog.text
+    others = Task.objects.filter(whistle=lead.whistle).exclude(pk=lead.pk)
+    assert all(task.supervised_at == at("2026-01-05 09:01") for task in others)
+
+
 def test_supervisors_open_and_close_orders_by_hand_and_annotate_records_never_delete_them(cast, lead):
     with pytest.raises(NotAllowed):
         supervision_order_open(task=lead, actor=cast.s01_head, reason="请说明")

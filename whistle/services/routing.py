@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from config.errors import Conflict, InvalidInput
 from departments.catalogue import CO_OPERATING, LEAD, Assignment, current_catalogue
 from departments.models import Department, Membership
-from escalation.policy import LADDER_MARKS, StageDeadlines, stage_deadlines
+from escalation.policy import STAGE_MARKS, StageDeadlines, stage_deadlines
 from whistle.models import Doorbell, Notification, Task, Whistle
 from whistle.permissions import require_role
 from whistle.services.doorbell import doorbell_silence
@@ -168,7 +168,8 @@ def _task(whistle: Whistle, assignment: Assignment, due: StageDeadlines, now: da
     return task
 
 
-# The stage facts of a task summoned again start over.
+# The stage facts of a task summoned again start over; its supervision and accountability
+# stay done (once per task: the ladder goes straight from a new overdue to nothing more).
 RESTARTED = {
     "acknowledged_at": None,
     "acknowledged_on_time": None,
@@ -179,7 +180,7 @@ RESTARTED = {
     "checkin_note": "",
     "closed_at": None,
     "closed_on_time": None,
-    **dict.fromkeys(LADDER_MARKS),
+    **dict.fromkeys(STAGE_MARKS),
 }
 
 
