@@ -11,7 +11,7 @@ SHELL := bash
 
 PYTHON ?= python3
 PORT ?= 8000
-# SEED=0 skips seed_demo (it refuses to run with DEBUG off).
+# SEED=0 skips seed_demo and seed_demo_activity (they refuse to run with DEBUG off).
 SEED ?= 1
 PYTEST_ARGS ?=
 export PORT
@@ -28,7 +28,7 @@ DEMO_PASSWORD := demo-pass-2026
 .PHONY: help install run test lint bench clean constraints messages
 
 help:
-	@echo "make run          install, migrate, seed the demo district, start web + worker + beat on http://127.0.0.1:$(PORT)/"
+	@echo "make run          install, migrate, seed the demo district and its activity, start web + worker + beat on http://127.0.0.1:$(PORT)/"
 	@echo "make test         run the whole test suite (PYTEST_ARGS='-k name' to narrow it)"
 	@echo "make lint         ruff check and ruff format --check"
 	@echo "make bench        run the benchmarks in bench/"
@@ -56,7 +56,7 @@ install: $(PY_STAMP) $(VENDOR_STAMP)
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	@if [ "$(SEED)" != 0 ]; then $(BIN)/python manage.py seed_demo; fi
+	@if [ "$(SEED)" != 0 ]; then $(BIN)/python manage.py seed_demo && $(BIN)/python manage.py seed_demo_activity; fi
 	@echo
 	@echo "================================================================================"
 	@echo "  Whistle-and-report is starting on  http://127.0.0.1:$(PORT)/"
@@ -74,7 +74,8 @@ run: install
 	@# that migrate and seed_demo saw, not a stray .env file.
 	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 exec $(BIN)/python scripts/procfile.py start --procfile Procfile --env /dev/null --port $(PORT)
 
-test: $(PY_STAMP)
+# The browser tests (tests/browser) load the pages with their front-end libraries: install those too.
+test: $(PY_STAMP) $(VENDOR_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(PY_STAMP)

@@ -105,3 +105,37 @@ def load_average() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def history_database(*, whistles: int, days: int, seed: int, extra: Callable[[], None] | None = None) -> object:
+    """Migrate, seed the demo district, write bench._history's whistles with COPY, run `extra`, VACUUM ANALYZE.
+
+    Prints each step's time; returns what the generator reports.
+    """
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from bench._history import generate_history
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", verbosity=0, stdout=quiet)
+    print(f"migrated and seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"generating {whistles:,} whistles over {days} days with COPY ...", flush=True)
+    generated = generate_history(
+        whistles=whistles, now=timezone.now(), days=days, seed=seed, progress=lambda m: print(m, flush=True)
+    )
+    print(
+        f"generated {generated.whistles:,} whistles, {generated.tasks:,} tasks, "
+        f"{sum(generated.rows.values()):,} rows in {generated.seconds:.1f} s",
+        flush=True,
+    )
+    if extra is not None:
+        extra()
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s", flush=True)
+    return generated

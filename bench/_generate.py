@@ -225,13 +225,16 @@ def _skip_row_triggers() -> bool:
     return True
 
 
-def _check_foreign_keys(*, next_whistle: int, next_task: int) -> None:
+def check_foreign_keys(*, keys=FOREIGN_KEYS, first: dict[str, int]) -> None:
+    """Prove the rows copied without checks point somewhere: one anti-join per (table, column, target) of `keys`.
+
+    `first` gives each table's first generated id; older rows are not looked at.
+    """
     from django.db import connection
 
-    first = {"whistle_whistle": next_whistle, "whistle_task": next_task}
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = origin")
-        for table, column, target in FOREIGN_KEYS:
+        for table, column, target in keys:
             cursor.execute(
                 f"SELECT count(*) FROM {table} t LEFT JOIN {target} r ON r.id = t.{column} "  # noqa: S608 - constants
                 f"WHERE t.id >= %s AND t.{column} IS NOT NULL AND r.id IS NULL",
@@ -240,6 +243,10 @@ def _check_foreign_keys(*, next_whistle: int, next_task: int) -> None:
             dangling = cursor.fetchone()[0]
             if dangling:
                 raise RuntimeError(f"generated {dangling} rows of {table} whose {column} points nowhere")
+
+
+def _check_foreign_keys(*, next_whistle: int, next_task: int) -> None:
+    check_foreign_keys(first={"whistle_whistle": next_whistle, "whistle_task": next_task})
 
 
 def generate_open_tasks(

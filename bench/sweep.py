@@ -32,7 +32,7 @@ drops a database it was not given for the purpose. Steps:
   4. where the sweep's time goes: one 1 % sweep with every SQL statement
      timed, and cProfile around one batch.
 
-Targets (issue 5): the sweep within 2x the raw UPDATE, at least 20x faster
+Targets: the sweep within 2x the raw UPDATE, at least 20x faster
 than the per-row loop, the dashboard's first page under 200 ms. DEBUG is off
 for everything measured.
 """

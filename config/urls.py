@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", ApiNotFoundView.as_view()),
     path("supervision/", include("escalation.urls")),
+    path("workbench/", include("workbench.urls")),
+    path("map/", include("whistle.map_urls")),
     path("", include("whistle.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),

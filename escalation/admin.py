@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from escalation.models import (
     AccountabilityNote,
     AccountabilityRecord,
+    EvaluationWeights,
+    ProblemTopic,
     SlaPolicy,
     SupervisionOrder,
     WorkCalendarDay,
@@ -139,3 +141,24 @@ class AccountabilityRecordAdmin(LookOnlyAdmin):
     list_select_related = ["department", "whistle"]
     search_fields = ["whistle__number", "department__name", "facts"]
     inlines = [NoteInline]
+
+
+@admin.register(EvaluationWeights)
+class EvaluationWeightsAdmin(admin.ModelAdmin):
+    """The weights of the three rates in the composite score; a district without a row scores 30/40/30."""
+
+    list_display = ["district", "response", "resolution", "satisfaction", "updated_at"]
+    list_select_related = ["district"]
+    search_fields = ["district__code", "district__name"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(ProblemTopic)
+class ProblemTopicAdmin(LookOnlyAdmin):
+    """Problems of the month are adopted by supervisors (escalation.topics), never edited here."""
+
+    list_display = ["period", "title", "category", "street", "community", "adopted_by", "created_at"]
+    list_filter = ["period", "category"]
+    list_select_related = ["category", "street", "community", "adopted_by"]
+    search_fields = ["title", "category__name", "street__name", "community__name"]
+    raw_id_fields = ["whistles"]

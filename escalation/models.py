@@ -375,6 +375,12 @@ class SupervisionOrder(models.Model):
                 name="supervision_open_reply_by_idx",
                 condition=Q(status="open", unanswered_at=None),
             ),
+            # The orders list is newest first (escalation.selectors.order_list): a page reads its rows
+            # from this index instead of sorting every order in the user's scope.
+            models.Index(fields=["created_at", "id"], name="supervision_newest_first_idx"),
+            # Open (and overdue) orders are listed nearest reply-by time first, on the dashboards too;
+            # those found unanswered stay open, so the sweep's index above does not hold them.
+            models.Index(fields=["reply_by", "id"], name="supervision_open_order_idx", condition=Q(status="open")),
         ]
 
     def __str__(self):
@@ -419,6 +425,9 @@ class AccountabilityRecord(models.Model):
         verbose_name = _("accountability record")
         verbose_name_plural = _("accountability ledger")
         ordering = ["-created_at", "-pk"]
+        # The ledger is newest first (escalation.selectors.record_list): a page reads its rows from
+        # this index instead of sorting every record in the user's scope.
+        indexes = [models.Index(fields=["created_at", "id"], name="ledger_newest_first_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["task"], condition=Q(kind="overdue"), name="accountability_overdue_once_per_task"
@@ -484,3 +493,183 @@ class OpenTaskTally(models.Model):
 
     def __str__(self):
         return f"{self.department_id}/{self.street_id} {self.created_on}: {self.open}"
+
+
+# Evaluation (escalation.evaluation, escalation.statistics, escalation.topics) ---------------------
+
+
+class EvaluationWeights(models.Model):
+    """How the composite score of the three rates (三率) weighs each rate, per district, in whole per cent.
+
+    The defaults are 30 (response), 40 (resolution) and 30 (satisfaction): a
+    district without a row uses them. The three weights always add up to 100.
+    """
+
+    DEFAULT_RESPONSE = 30
+    DEFAULT_RESOLUTION = 40
+    DEFAULT_SATISFACTION = 30
+
+    district = models.OneToOneField(
+        "grids.District", on_delete=models.CASCADE, related_name="evaluation_weights", verbose_name=_("district")
+    )
+    response = models.PositiveSmallIntegerField(
+        _("response rate weight"), default=DEFAULT_RESPONSE, help_text=_("Per cent of the score; default 30.")
+    )
+    resolution = models.PositiveSmallIntegerField(
+        _("resolution rate weight"), default=DEFAULT_RESOLUTION, help_text=_("Per cent of the score; default 40.")
+    )
+    satisfaction = models.PositiveSmallIntegerField(
+        _("satisfaction rate weight"), default=DEFAULT_SATISFACTION, help_text=_("Per cent of the score; default 30.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("evaluation weights")
+        verbose_name_plural = _("evaluation weights")
+        ordering = ["district__code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.lookups.Exact(F("response") + F("resolution") + F("satisfaction"), 100),
+                name="evaluationweights_sum_100",
+                violation_error_message=_("The three weights must add up to 100."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.district}: {self.response}/{self.resolution}/{self.satisfaction}"
+
+    def clean(self):
+        super().clean()
+        weights = (self.response, self.resolution, self.satisfaction)
+        if None not in weights and sum(weights) != 100:
+            raise ValidationError(
+                {
+                    "satisfaction": _("The three weights must add up to 100 (they add up to %(total)d).")
+                    % {"total": sum(weights)}
+                }
+            )
+
+
+class ProblemTopic(models.Model):
+    """A problem of the month (每月一题): a high-frequency category in an area that supervisors take on.
+
+    Adopted by escalation.topics.problem_topic_adopt from a row of the
+    high-frequency problems, with the whistles of that month linked to it;
+    its count is followed month by month (escalation.statistics.topic_trends).
+    The area is a community, a street, or (both empty) the whole district.
+    """
+
+    district = models.ForeignKey(
+        "grids.District", on_delete=models.PROTECT, related_name="problem_topics", verbose_name=_("district")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    period = models.DateField(_("month"), help_text=_("The first day of the month the topic was adopted for."))
+    category = models.ForeignKey(
+        "departments.Category", on_delete=models.PROTECT, related_name="problem_topics", verbose_name=_("category")
+    )
+    street = models.ForeignKey(
+        "grids.Street",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="problem_topics",
+        verbose_name=_("street"),
+    )
+    community = models.ForeignKey(
+        "grids.Community",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="problem_topics",
+        verbose_name=_("community"),
+    )
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("adopted by")
+    )
+    created_at = models.DateTimeField(_("adopted at"), default=timezone.now)
+    whistles = models.ManyToManyField(
+        "whistle.Whistle", blank=True, related_name="problem_topics", verbose_name=_("whistles")
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("problem of the month")
+        verbose_name_plural = _("problems of the month")
+        ordering = ["-period", "-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(community__isnull=True) | Q(street__isnull=False),
+                name="problemtopic_community_has_street",
+                violation_error_message=_("A community topic names the community's street too."),
+            ),
+            # One topic per month, category and area (three kinds of area: district, street, community).
+            models.UniqueConstraint(
+                fields=["district", "period", "category"],
+                condition=Q(street__isnull=True, community__isnull=True),
+                name="problemtopic_once_per_district",
+            ),
+            models.UniqueConstraint(
+                fields=["period", "category", "street"],
+                condition=Q(street__isnull=False, community__isnull=True),
+                name="problemtopic_once_per_street",
+            ),
+            models.UniqueConstraint(
+                fields=["period", "category", "community"],
+                condition=Q(community__isnull=False),
+                name="problemtopic_once_per_community",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.period:%Y-%m} {self.title}"
+
+
+class EvaluationTally(models.Model):
+    """The counts behind the three rates for one month, by department and street (escalation.evaluation_tally).
+
+    Counted again by beat every few minutes for the current and the previous
+    month, and on reading any month whose count is older than
+    EVALUATION_TALLY_MAX_AGE_S, so that a monthly ranking sums a few hundred
+    rows instead of joining a month of tasks to their whistles. Each row holds
+    exactly what escalation.evaluation.fact_counts counts; department is empty
+    for the whistles closed or rated without a lead department.
+    """
+
+    district = models.ForeignKey("grids.District", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text=_("The first day of the month counted."))
+    department = models.ForeignKey(
+        "departments.Department", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    street = models.ForeignKey("grids.Street", on_delete=models.CASCADE, related_name="+")
+    acknowledged_on_time = models.PositiveIntegerField(default=0)
+    acknowledgements_due = models.PositiveIntegerField(default=0)
+    judged_solved = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("evaluation tally")
+        verbose_name_plural = _("evaluation tallies")
+        indexes = [models.Index(fields=["district", "month"], name="evaluation_tally_month_idx")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department_id}/{self.street_id}"
+
+
+class EvaluationTallyMonth(models.Model):
+    """When a district's month was last counted into the evaluation tally (a month without facts has no rows)."""
+
+    district = models.ForeignKey("grids.District", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("evaluation tally month")
+        verbose_name_plural = _("evaluation tally months")
+        constraints = [
+            models.UniqueConstraint(fields=["district", "month"], name="evaluation_tally_month_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.district_id} {self.month:%Y-%m}: {self.counted_at}"

@@ -14,10 +14,10 @@ object allows each role to do is decided by the services (403 when refused).
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from config.errors import NotAllowed, NotFound
+from config.errors import InvalidInput, NotAllowed, NotFound
 from departments.models import DEPARTMENT_ROLES, Membership
 from escalation.models import AccountabilityRecord, SupervisionOrder
-from whistle.permissions import membership_of
+from whistle.permissions import in_district, membership_of
 
 R = Membership.Role
 
@@ -51,7 +51,7 @@ def order_scope(user, orders: QuerySet[SupervisionOrder] | None = None) -> Query
     if membership is None:
         return orders.none()
     if membership.role == R.SUPERVISOR:
-        return orders.filter(task__whistle__street__district_id=membership.district_id)
+        return in_district(orders, "task__whistle__street_id", membership)
     if membership.department_id:
         return orders.filter(task__department_id=membership.department_id)
     if membership.street_id:
@@ -68,7 +68,7 @@ def record_scope(user, records: QuerySet[AccountabilityRecord] | None = None) ->
     if membership is None:
         return records.none()
     if membership.role == R.SUPERVISOR:
-        return records.filter(whistle__street__district_id=membership.district_id)
+        return in_district(records, "whistle__street_id", membership)
     if membership.department_id:
         return records.filter(department_id=membership.department_id)
     return records.none()
@@ -143,3 +143,26 @@ def supervises(user) -> bool:
 def may_close(user, order: SupervisionOrder) -> bool:
     """Whether the close form is offered: a supervisor, while the order is not closed."""
     return order.status != SupervisionOrder.Status.CLOSED and supervises(user)
+
+
+def evaluation_district(user, code: str | None = None):
+    """The district whose evaluation the user sees: a supervisor's own; an administrator names one.
+
+    Others get NotAllowed. An administrator (no district of their own) gives
+    `code`, or needs none while there is only one district.
+    """
+    from grids.models import District
+
+    membership = require_supervisor(user)
+    if membership is not None and membership.role == R.SUPERVISOR:
+        return District.objects.get(pk=membership.district_id)
+    code = (code or "").strip() if isinstance(code, str) else ""
+    if code:
+        district = District.objects.filter(code=code).first()
+        if district is None:
+            raise InvalidInput(fields={"district": [_("Unknown district %(code)s.") % {"code": code}]})
+        return district
+    districts = list(District.objects.order_by("code")[:2])
+    if len(districts) != 1:
+        raise InvalidInput(fields={"district": [_("Choose the district (its code).")]})
+    return districts[0]

@@ -25,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,10 +168,11 @@ def late_tasks(tasks: QuerySet[Task], *, light: str = "") -> QuerySet[Task]:
     Each row carries its whistle, street, category and department, and the id
     of its open supervision order if any (`open_order_id`), in the one query.
     """
-    lights = [light] if light in (YELLOW, RED) else [YELLOW, RED]
+    # The lights as with_stage's booleans, not `light__in`: see there why.
+    condition = {RED: Q(past_due=True), YELLOW: Q(late=True, past_due=False)}.get(light, Q(late=True))
     open_order = SupervisionOrder.objects.filter(task=OuterRef("pk"), status=OrderStatus.OPEN).order_by("-created_at")
     return (
-        tasks.filter(light__in=lights)
+        tasks.filter(condition)
         .select_related(*TASK_RELATIONS)
         .annotate(open_order_id=Subquery(open_order.values("pk")[:1]))
         .order_by(F("stage_due_at").asc(), "pk")
@@ -240,9 +242,26 @@ def order_task(*, user, task_id, now: datetime | None = None) -> Task:
 # The accountability ledger -------------------------------------------------------------------
 
 
+def _note_count() -> Coalesce:
+    """A record's number of notes, as a subquery per row.
+
+    Not Count("notes"): that groups every record of the scope by all its joined
+    columns before the page's LIMIT applies (a sort of the whole ledger per page);
+    a subquery is run for the rows shown only.
+    """
+    notes = (
+        AccountabilityNote.objects.filter(record=OuterRef("pk"))
+        .order_by()
+        .values("record")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(notes), 0)
+
+
 def record_list(*, user, kind: str = "", department: str = "") -> QuerySet[AccountabilityRecord]:
     """The records the user may see, newest first, with their number of notes; by kind and department code."""
-    records = record_scope(user).select_related(*RECORD_RELATIONS).annotate(note_count=Count("notes"))
+    records = record_scope(user).select_related(*RECORD_RELATIONS).annotate(note_count=_note_count())
     if kind:
         records = records.filter(kind=kind)
     if department:
@@ -260,7 +279,7 @@ def record_get(*, user, pk) -> AccountabilityRecord:
     """One record with its notes and linked events; NotFound if invisible."""
     queryset = (
         AccountabilityRecord.objects.select_related(*RECORD_RELATIONS, "task__department", "whistle__category")
-        .annotate(note_count=Count("notes"))
+        .annotate(note_count=_note_count())
         .prefetch_related(
             Prefetch(
                 "notes", queryset=AccountabilityNote.objects.select_related("author").order_by("created_at", "pk")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from escalation import views
+from escalation import evaluation_views, views
 
 app_name = "escalation"
 
@@ -16,4 +16,10 @@ urlpatterns = [
     path("accountability/", views.ledger, name="ledger"),
     path("accountability/<int:pk>/", views.record_detail, name="record"),
     path("accountability/<int:pk>/notes/", views.record_annotate, name="record_annotate"),
+    path("evaluation/", evaluation_views.rankings, name="evaluation"),
+    path("evaluation/statistics/", evaluation_views.statistics_page, name="evaluation_statistics"),
+    path("evaluation/problems/", evaluation_views.problems, name="evaluation_problems"),
+    path("evaluation/problems/adopt/", evaluation_views.problem_adopt, name="evaluation_adopt"),
+    path("evaluation/report/", evaluation_views.evaluation_report, name="evaluation_report"),
+    path("evaluation/export/<slug:table>/", evaluation_views.evaluation_export, name="evaluation_export"),
 ]

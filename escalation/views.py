@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import Conflict, InvalidInput, NotAllowed
+from config.pagination import CountedPaginator
 from config.views import html_errors
 from escalation import selectors
 from escalation.forms import (
@@ -109,15 +110,18 @@ def order_list(request):
         raise NotAllowed(_("Your role has no supervision orders."))
     now = timezone.now()
     form = OrderFilterForm(request.GET or None)
-    orders = selectors.order_list(user=request.user, now=now, status=form.status_value())
-    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    status = form.status_value()
+    orders = selectors.order_list(user=request.user, now=now, status=status)
+    counts = selectors.order_counts(user=request.user, now=now)
+    # The counts beside the list hold its number of rows (by status, "overdue", or all).
+    page = CountedPaginator(orders, PAGE_SIZE, count=counts[status or "total"]).get_page(request.GET.get("page"))
     return render(
         request,
         "escalation/orders.html",
         {
             "form": form,
             "page": page,
-            "counts": selectors.order_counts(user=request.user, now=now),
+            "counts": counts,
             "supervises": supervises(request.user),
             **_nav(request, "orders"),
         },
@@ -220,15 +224,23 @@ def ledger(request):
     if not sees_ledger(request.user):
         raise NotAllowed(_("Only supervisors and departments have an accountability ledger."))
     form = RecordFilterForm(request.GET or None)
-    records = selectors.record_list(user=request.user, **form.values())
-    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    values = form.values()
+    records = selectors.record_list(user=request.user, **values)
+    counts = selectors.record_counts(user=request.user)
+    # Unless narrowed to a department, the counts beside the list hold its number of rows.
+    paginator = (
+        Paginator(records, PAGE_SIZE)
+        if values["department"]
+        else CountedPaginator(records, PAGE_SIZE, count=counts[values["kind"] or "total"])
+    )
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "escalation/ledger.html",
         {
             "form": form,
             "page": page,
-            "counts": selectors.record_counts(user=request.user),
+            "counts": counts,
             **_nav(request, "ledger"),
         },
     )
@@ -272,15 +284,3 @@ def record_annotate(request, pk: int):
 
 def _cleaned(filters) -> dict:
     return filters.form.cleaned_data if filters.is_bound and filters.is_valid() else {}
-
-
-class CountedPaginator(Paginator):
-    """A paginator told its count (from the dashboard's tally) instead of counting the rows."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @property
-    def count(self) -> int:
-        return self._known_count

@@ -12,7 +12,7 @@ class DistrictAdmin(admin.ModelAdmin):
 
 @admin.register(Street)
 class StreetAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "district", "community_count"]
+    list_display = ["code", "name", "kind", "district", "population", "community_count"]
     list_filter = ["kind", "district"]
     search_fields = ["code", "name"]
 

@@ -28,6 +28,12 @@ class Street(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.STREET)
+    population = models.PositiveIntegerField(
+        _("population"),
+        null=True,
+        blank=True,
+        help_text=_("Resident population, for the whistle rate per 10,000 residents; leave empty when unknown."),
+    )
 
     class Meta:
         verbose_name = _("street or township")

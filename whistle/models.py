@@ -129,8 +129,37 @@ class Whistle(models.Model):
             models.Index(fields=["submitted_at"], name="whistle_submitted_idx", condition=Q(status="submitted")),
             models.Index(fields=["category", "created_at"], name="whistle_category_created_idx"),
             models.Index(fields=["street", "status"], name="whistle_street_status_idx"),
+            # Every whistle list is newest first (whistle.selectors.whistle_list): a page reads 50 rows of
+            # this index instead of sorting every whistle in the user's scope.
+            models.Index(fields=["created_at", "id"], name="whistle_newest_first_idx"),
             # The sweep looks for buck-passing (returned three times) every minute: only those rows.
             models.Index(fields=["returns"], name="whistle_returned_often_idx", condition=Q(returns__gte=3)),
+            # Whistles raised or closed in a window of time: the supervisor's daily trend
+            # (workbench.selectors.daily_trend) and the evaluation's statistics and resolution rate
+            # (escalation.statistics, escalation.evaluation). Each is a range of the moment; the columns
+            # they group or filter by ride along (INCLUDE, PostgreSQL), so the counts read the index
+            # alone, never the wide rows. SQLite ignores INCLUDE.
+            models.Index(
+                fields=["submitted_at"],
+                include=[
+                    "street",
+                    "community",
+                    "grid",
+                    "category",
+                    "source",
+                    "grade",
+                    "merged_into",
+                    "reporter",
+                    "routed_at",
+                ],
+                name="whistle_submitted_cover_idx",
+            ),
+            models.Index(
+                fields=["closed_at"],
+                include=["id", "street", "merged_into", "source", "reporter"],
+                condition=Q(closed_at__isnull=False),
+                name="whistle_closed_cover_idx",
+            ),
         ]
 
     def __str__(self):
@@ -269,10 +298,48 @@ class Task(models.Model):
                 name="task_stage_due_idx",
                 condition=Q(status__in=["pending", "acknowledged", "checked_in"]),
             ),
+            # The task list's order (whistle.task_selectors.task_list): open tasks by the deadline of their
+            # stage, then finished ones; a page reads 50 rows of it instead of sorting every task in scope.
+            # (Ascending is NULLS LAST in PostgreSQL already; SQLite refuses the words in an index.)
+            models.Index(STAGE_DUE, models.F("updated_at").desc(), models.F("id"), name="task_list_order_idx"),
             # The sweep's way in: only tasks with a step still to come are in it.
             models.Index(
                 fields=["next_deadline_at"], name="task_next_deadline_idx", condition=Q(next_deadline_at__isnull=False)
             ),
+            # Tasks gone overdue per day (workbench.selectors.daily_trend): a range of each stage's
+            # overdue mark, over the few tasks that have one.
+            models.Index(
+                fields=["acknowledge_overdue_at"],
+                name="task_acknowledge_overdue_idx",
+                condition=Q(acknowledge_overdue_at__isnull=False),
+            ),
+            models.Index(
+                fields=["checkin_overdue_at"],
+                name="task_checkin_overdue_idx",
+                condition=Q(checkin_overdue_at__isnull=False),
+            ),
+            models.Index(
+                fields=["resolve_overdue_at"],
+                name="task_resolve_overdue_idx",
+                condition=Q(resolve_overdue_at__isnull=False),
+            ),
+            # The response rate (escalation.evaluation.fact_counts): the tasks whose acknowledgement fell
+            # due in a period, with what the count needs beside the deadline (index-only on PostgreSQL).
+            models.Index(
+                fields=["acknowledge_due_at"],
+                include=["department", "acknowledged_on_time", "status", "returned_at", "updated_at", "whistle"],
+                name="task_ack_due_idx",
+            ),
+            # Tasks closed in a period, on time or not (escalation.evaluation.department_figures,
+            # the grid workers' timeliness).
+            models.Index(
+                fields=["closed_at"],
+                include=["department", "closed_on_time", "whistle"],
+                condition=Q(status="closed"),
+                name="task_closed_idx",
+            ),
+            # Tasks returned in a period: few of them.
+            models.Index(fields=["returned_at"], condition=Q(returned_at__isnull=False), name="task_returned_idx"),
         ]
         # Granted per task with django-guardian, to someone outside the task's department
         # (a co-operating department's head on the lead's task, say).
@@ -535,6 +602,8 @@ class Rating(models.Model):
         verbose_name = _("rating")
         verbose_name_plural = _("ratings")
         ordering = ["created_at", "pk"]
+        # The streets' ratings of a period (escalation.evaluation.department_figures).
+        indexes = [models.Index(fields=["created_at"], name="rating_created_idx")]
         constraints = [
             models.UniqueConstraint(fields=["whistle", "department"], name="rating_once_per_department"),
             *(
@@ -570,6 +639,8 @@ class Callback(models.Model):
         verbose_name = _("citizen callback")
         verbose_name_plural = _("citizen callbacks")
         ordering = ["created_at", "pk"]
+        # The callbacks of a period (the satisfaction rate, escalation.evaluation.latest_callbacks).
+        indexes = [models.Index(fields=["created_at"], name="callback_created_idx")]
 
     def __str__(self):
         return f"{self.whistle.number} · {self.get_satisfaction_display()}"
@@ -598,6 +669,10 @@ class JointMeeting(models.Model):
         verbose_name = _("joint meeting")
         verbose_name_plural = _("joint meetings")
         ordering = ["scheduled_at", "pk"]
+        # Meetings held in a period (the departments' absences, escalation.evaluation.department_figures).
+        indexes = [
+            models.Index(fields=["held_at"], condition=Q(held_at__isnull=False), name="meeting_held_idx"),
+        ]
 
     def __str__(self):
         return f"{self.whistle.number} · {self.scheduled_at:%Y-%m-%d %H:%M}"

@@ -11,7 +11,7 @@ import re
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
-from guardian.shortcuts import get_objects_for_user
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from config.errors import NotAllowed, NotFound
 from departments.models import Grade, Membership
@@ -100,20 +100,63 @@ def task_scope(user, tasks: QuerySet[Task] | None = None) -> QuerySet[Task]:
         return tasks.filter(whistle__street_id=membership.street_id)
     if membership.department_id:
         # Grants go to department members only (a co-operating member on the lead's task, see
-        # task_grant): others are spared the subquery, which makes every list of theirs slower.
-        return tasks.filter(Q(department_id=membership.department_id) | Q(pk__in=_granted_tasks(user)))
+        # task_grant), and are few: read first as a list, and OR-ed in only when there are any.
+        # An OR with the grants' subquery kept PostgreSQL from reading the department's tasks by
+        # their index (it cast every task's id to text to compare it with guardian's object_pk).
+        own = Q(department_id=membership.department_id)
+        granted = _granted_task_ids(user, membership)
+        return tasks.filter((own | Q(pk__in=granted)) if granted else own)
     if membership.role == R.SUPERVISOR:
-        # The district's streets as a list, not a join: a join through the streets' table (a few
-        # rows, which autovacuum never analyzes) misleads PostgreSQL's planner on a million tasks.
-        streets = list(Street.objects.filter(district_id=membership.district_id).values_list("pk", flat=True))
-        return tasks.filter(whistle__street_id__in=streets)
+        return in_district(tasks, "whistle__street_id", membership)
     return tasks.none()  # the hotline reads tasks only inside its whistles
 
 
-def _granted_tasks(user) -> QuerySet[Task]:
-    return get_objects_for_user(
-        user, "whistle.act_on_task", klass=Task, with_superuser=False, accept_global_perms=False
-    ).values("pk")
+def district_street_ids(membership: Membership) -> tuple[int, ...] | None:
+    """The ids of the streets of the membership's district, to filter a supervisor's rows by; None for every street.
+
+    A list, not a join: a join through the streets' table (a few rows, which
+    autovacuum never analyzes) misleads PostgreSQL's planner on a million tasks.
+    None when no street lies outside the district, as where a deployment
+    serves one district (DESIGN.md): the filter would keep every row, and only
+    evaluating it would cost, a join of every task, order or record to its
+    whistle. One small query (every street's district), once per membership
+    object (as membership_of loads the membership once per user object).
+    """
+    if not hasattr(membership, "_district_street_ids"):
+        streets = list(Street.objects.order_by().values_list("pk", "district_id"))
+        own = tuple(pk for pk, district_id in streets if district_id == membership.district_id)
+        # Streets are made by the administrator before any whistle is raised in them; one made in
+        # another district while this request runs has no whistle the next query could show.
+        membership._district_street_ids = None if len(own) == len(streets) else own
+    return membership._district_street_ids
+
+
+def in_district(rows: QuerySet, street_lookup: str, membership: Membership) -> QuerySet:
+    """`rows` whose street (reached by `street_lookup`, e.g. "whistle__street_id") is in the membership's district."""
+    streets = district_street_ids(membership)
+    return rows if streets is None else rows.filter(**{f"{street_lookup}__in": streets})
+
+
+def _granted_task_ids(user, membership: Membership) -> tuple[int, ...]:
+    """The ids of the tasks granted to the user with `act_on_task`, directly or through a group.
+
+    The grants guardian's get_objects_for_user finds (object permissions only,
+    no global ones), read from its tables as a list of ids: one query, once
+    per membership object, as district_street_ids.
+    """
+    granted = getattr(membership, "_granted_task_ids", None)
+    if granted is None:
+        permission = {
+            "permission__codename": "act_on_task",
+            "permission__content_type__app_label": Task._meta.app_label,
+            "permission__content_type__model": Task._meta.model_name,
+        }
+        direct = get_user_obj_perms_model(Task).objects.filter(user=user, **permission).order_by()
+        via_groups = get_group_obj_perms_model(Task).objects.filter(group__user=user, **permission).order_by()
+        pks = direct.values_list("object_pk", flat=True).union(via_groups.values_list("object_pk", flat=True))
+        granted = tuple(sorted(int(pk) for pk in pks))
+        membership._granted_task_ids = granted
+    return granted
 
 
 def access_task(user, task_id, *, queryset: QuerySet[Task] | None = None) -> Task:

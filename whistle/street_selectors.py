@@ -5,11 +5,12 @@ Each expects the whistle as `whistle_get` loads it (tasks, ratings, callbacks
 and meetings with their attendance prefetched), so a page costs no extra query.
 """
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from departments.models import Grade
-from whistle.models import JointMeeting, MeetingAttendance, Task, Whistle
+from whistle.models import JointMeeting, MeetingAttendance, Rating, Task, Whistle
 from whistle.permissions import DEPARTMENT_ACTORS, meeting_scope, membership_of
+from whistle.selectors import whistle_list
 from whistle.services.meetings import MEETING_ORGANISERS, late_after
 from whistle.services.street import RATEABLE, STREET_DECIDERS
 
@@ -58,6 +59,27 @@ def rateable_departments(whistle: Whistle) -> list[tuple[str, str]]:
             seen.add(task.department_id)
             choices.append((task.department.code, f"{task.department.code} {task.department.name}"))
     return sorted(choices)
+
+
+def whistles_to_rate(*, user) -> QuerySet[Whistle]:
+    """Closed whistles of the user's street with a department that reported in and is not rated yet.
+
+    For the roles that rate (STREET_DECIDERS); the rule of rateable_departments
+    in SQL, oldest closed first. A resolved whistle waits for its confirmation
+    first (its page offers the rating too), so only closed ones are listed.
+    """
+    membership = membership_of(user)
+    if membership is None or not membership.street_id or membership.role not in STREET_DECIDERS:
+        return Whistle.objects.none()
+    rated = Rating.objects.filter(whistle_id=OuterRef("whistle_id"), department_id=OuterRef("department_id"))
+    unrated = Task.objects.filter(
+        Q(checked_in_at__isnull=False) | Q(status=Task.Status.CLOSED), ~Exists(rated), whistle_id=OuterRef("pk")
+    )
+    return (
+        whistle_list(user=user)
+        .filter(Exists(unrated), street_id=membership.street_id, status=S.CLOSED)
+        .order_by("closed_at", "pk")
+    )
 
 
 def whistle_meetings(*, user, whistle: Whistle) -> list[dict]:

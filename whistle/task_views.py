@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.errors import Conflict, InvalidInput, NotAllowed
+from config.pagination import CountedPaginator
 from config.views import html_errors
 from whistle import task_selectors as selectors
 from whistle.permissions import access_task
@@ -52,14 +53,19 @@ def task_list(request):
     now = timezone.now()
     tasks = selectors.task_list(user=request.user, now=now)
     filters = TaskFilter(request.GET or None, queryset=tasks)
-    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = filters.qs
+    counts = selectors.task_counts(tasks, now=now)
+    # Counting the filtered rows again would cost as much as the counts: reuse them when they tell.
+    known = selectors.known_count(counts, filters.form.cleaned_data if filters.is_bound else {})
+    paginator = Paginator(rows, PAGE_SIZE) if known is None else CountedPaginator(rows, PAGE_SIZE, count=known)
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "whistle/tasks/list.html",
         {
             "filters": filters,
             "page": page,
-            "counts": selectors.task_counts(tasks),
+            "counts": counts,
             "decides_extensions": selectors.decides_extensions(request.user),
             **_nav(request.user, "tasks"),
         },

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.errors import Conflict, InvalidInput, NotFound
 from config.views import html_errors
 from departments.models import STREET_ROLES, Membership
-from whistle import selectors, street_selectors
+from whistle import map_selectors, selectors, street_selectors
 from whistle.forms import (
     CallbackForm,
     DispatchForm,
@@ -75,11 +75,8 @@ def nav_context(user, current: str) -> dict:
 
 @login_required
 def landing(request):
-    """Where a signed-in user starts: a department at its task list, everyone else at the whistles they may see."""
-    membership = membership_of(request.user) if request.user.is_authenticated else None
-    if membership is not None and membership.department_id:
-        return redirect("whistle:tasks")
-    return redirect("whistle:list")
+    """Where a signed-in user starts: the workbench of their role."""
+    return redirect("workbench:home")
 
 
 # Lists ------------------------------------------------------------------------------
@@ -244,6 +241,7 @@ def _detail_context(request, whistle: Whistle, bound: dict | None = None) -> dic
         "timeline": selectors.whistle_timeline(whistle),
         "actions": actions,
         "step": next((a for a in actions if a in STEP_ACTIONS), None),
+        "location_map": _location_map(whistle),
         **nav_context(request.user, "detail"),
     }
     if "reject" in actions:
@@ -273,6 +271,12 @@ def _detail_context(request, whistle: Whistle, bound: dict | None = None) -> dic
     if any(row["cancel"] for row in meetings):
         context["meeting_cancel_form"] = MeetingCancelForm()
     return {**context, **(bound or {})}
+
+
+def _location_map(whistle: Whistle) -> dict | None:
+    """The small map of the whistle's point and grid (static/js/whistle-map.js), or None with neither."""
+    location = map_selectors.whistle_location(whistle)
+    return {**location, "tile_url": settings.MAP_TILE_URL} if location else None
 
 
 def _act(request, number: str, call, success: str):

@@ -181,8 +181,8 @@ def test_the_orders_list_takes_a_fixed_number_of_queries(cast, django_assert_max
     deadlines_sweep()
     client = token_client(cast.supervisor)
 
-    # token with user, membership, page count, page
-    with django_assert_max_num_queries(4):
+    # token with user, membership, the district's streets, page count, page
+    with django_assert_max_num_queries(5):
         response = client.get(ORDERS)
 
     assert response.json()["count"] == (10 if many else 1) * 3
@@ -328,8 +328,8 @@ def test_the_ledger_takes_a_fixed_number_of_queries(cast, django_assert_max_num_
         deadlines_sweep()
     client = token_client(cast.supervisor)
 
-    # token with user, membership, page count, page
-    with django_assert_max_num_queries(4):
+    # token with user, membership, the district's streets, page count, page
+    with django_assert_max_num_queries(5):
         response = client.get(LEDGER)
 
     assert response.json()["count"] == AccountabilityRecord.objects.count() > 0

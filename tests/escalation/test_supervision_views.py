@@ -11,7 +11,7 @@ from escalation.models import AccountabilityNote, AccountabilityRecord, Supervis
 from escalation.services import deadlines_sweep, supervision_order_open
 from tests.escalation.supervision import AT_1025, AT_1140, SHANGHAI, late_set, routed, signed_in, task_of
 from tests.factories import DistrictFactory, MembershipFactory, UserFactory
-from whistle.models import Event
+from whistle.models import Event, Task
 
 LATER = datetime(2026, 3, 20, 12, 0, tzinfo=SHANGHAI)  # every step of every ladder has fired by then
 
@@ -227,7 +227,8 @@ def test_the_orders_list_takes_a_fixed_number_of_queries(client, cast, django_as
     with time_machine.travel(AT_1140, tick=False):
         deadlines_sweep()
         client = signed_in(client, cast.supervisor)
-        # session, user with membership, page count, counts, unread notices, the snapshot's stamp, page
+        # session, user with membership, the district's streets, counts (which give the page count),
+        # unread notices, the snapshot's stamp, page
         with django_assert_max_num_queries(7):
             response = client.get(reverse("escalation:orders"))
 
@@ -423,7 +424,8 @@ def test_the_ledger_takes_a_fixed_number_of_queries(client, cast, django_assert_
     with time_machine.travel(LATER, tick=False):
         deadlines_sweep()
         client = signed_in(client, cast.supervisor)
-        # session, user with membership, page count, counts, unread notices, the snapshot's stamp, page
+        # session, user with membership, the district's streets, counts (which give the page count),
+        # unread notices, the snapshot's stamp, page
         with django_assert_max_num_queries(7):
             response = client.get(reverse("escalation:ledger"))
 
@@ -450,3 +452,61 @@ def test_an_order_issued_by_hand_is_listed_for_its_department(client, cast, late
     html = signed_in(client, cast.d12_staff).get(reverse("escalation:orders")).content.decode()
 
     assert html.count('data-status="open"') == 1 and "请说明进度" in html
+
+
+def test_with_two_districts_each_supervisor_sees_only_its_own_tasks_orders_and_records(
+    client, cast, recorded, other_supervisor
+):
+    # S02 belongs to the other district now: its whistle's task, orders and records are that district's.
+    cast.s02.district = other_supervisor.membership.district
+    cast.s02.save(update_fields=["district"])
+    theirs = {
+        "tasks": set(Task.objects.filter(whistle__street=cast.s02).values_list("pk", flat=True)),
+        "orders": set(SupervisionOrder.objects.filter(task__whistle__street=cast.s02).values_list("pk", flat=True)),
+        "records": set(AccountabilityRecord.objects.filter(whistle__street=cast.s02).values_list("pk", flat=True)),
+    }
+    everything = {
+        "tasks": set(Task.objects.values_list("pk", flat=True)),
+        "orders": set(SupervisionOrder.objects.values_list("pk", flat=True)),
+        "records": set(AccountabilityRecord.objects.values_list("pk", flat=True)),
+    }
+    assert all(theirs.values()) and all(everything[kind] - theirs[kind] for kind in theirs)
+    pages = {"tasks": "whistle:tasks", "orders": "escalation:orders", "records": "escalation:ledger"}
+    prefix = {"tasks": "task", "orders": "order", "records": "record"}
+
+    for user, expected in (
+        (cast.supervisor, {k: everything[k] - theirs[k] for k in theirs}),
+        (other_supervisor, theirs),
+    ):
+        client = signed_in(client, user)
+        for kind, name in pages.items():
+            html = client.get(reverse(name)).content.decode()
+            assert {int(pk) for pk in re.findall(rf'<tr id="{prefix[kind]}-(\d+)"', html)} == expected[kind]
+            if kind == "tasks":  # the counts, which give the page count too
+                assert f"{len(expected[kind])} task" in html
+        order = SupervisionOrder.objects.filter(pk__in=theirs["orders"]).first()
+        assert client.get(reverse("escalation:order", args=[order.pk])).status_code == (
+            200 if user == other_supervisor else 404
+        )
+
+
+@pytest.mark.parametrize(
+    "name, query",
+    [
+        ("escalation:orders", {}),
+        ("escalation:orders", {"status": "open"}),
+        ("escalation:orders", {"status": "overdue"}),
+        ("escalation:orders", {"status": "closed"}),
+        ("escalation:orders", {"status": "lost"}),
+        ("escalation:ledger", {}),
+        ("escalation:ledger", {"kind": "overdue"}),
+        ("escalation:ledger", {"kind": "unanswered_order"}),
+        ("escalation:ledger", {"department": "D13"}),
+    ],
+)
+def test_the_page_count_is_that_of_the_listed_rows(client, cast, recorded, name, query):
+    with time_machine.travel(LATER, tick=False):
+        response = signed_in(client, cast.supervisor).get(reverse(name), query)
+
+    page = response.context["page"]
+    assert page.paginator.count == len(page.object_list) == len(list(page.paginator.object_list))

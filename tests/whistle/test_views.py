@@ -51,13 +51,13 @@ def signed_in(client, user):
 # Landing ----------------------------------------------------------------------------
 
 
-def test_the_landing_sends_anonymous_users_to_sign_in_departments_to_their_tasks_and_others_to_whistles(client, cast):
+def test_the_landing_sends_anonymous_users_to_sign_in_and_everyone_else_to_their_workbench(client, cast):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
-    for user, page in ((cast.s01_staff, "list"), (cast.d13_staff, "tasks"), (cast.supervisor, "list")):
+    for user in (cast.s01_staff, cast.d13_staff, cast.supervisor):
         response = signed_in(client, user).get("/")
-        assert (response.status_code, response["Location"]) == (302, reverse(f"whistle:{page}"))
+        assert (response.status_code, response["Location"]) == (302, reverse("workbench:home"))
 
 
 # The intake form --------------------------------------------------------------------
