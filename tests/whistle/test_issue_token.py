@@ -53,3 +53,30 @@ def test_an_inactive_user_gets_the_token_and_a_warning(cast):
     call_command("issue_token", "outsider", stdout=StringIO(), stderr=err)
 
     assert "inactive" in err.getvalue()
+
+
+# revoke_token -----------------------------------------------------------------------------
+
+
+def revoke(*args) -> str:
+    out = StringIO()
+    call_command("revoke_token", *args, stdout=out, stderr=StringIO())
+    return out.getvalue().strip()
+
+
+def test_a_revoked_token_is_refused_at_once_and_a_new_one_can_be_issued(cast):
+    old = issue("hotline")
+
+    assert revoke("hotline") == "The API token of hotline is withdrawn."
+
+    assert not Token.objects.filter(user=cast.hotline).exists()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert client.get("/api/v1/whistles/").status_code == 401
+    assert issue("hotline") != old
+
+
+def test_revoking_twice_or_for_an_unknown_user_says_so(cast):
+    assert revoke("hotline") == "hotline has no API token: nothing to withdraw."
+    with pytest.raises(CommandError, match="There is no user nobody."):
+        revoke("nobody")
