@@ -7,48 +7,12 @@
 
   var BLUE = "#0d6efd";
 
-  function chartData() {
-    var script = document.getElementById("ev-chart-data");
-    if (!script) {
-      return null;
-    }
-    try {
-      return JSON.parse(script.textContent);
-    } catch (error) {
-      return null;
-    }
-  }
-
   function label(row) {
     return row.code && row.code !== row.name ? row.code + " " + row.name : row.name;
   }
 
-  // A horizontal bar per unit, the first row on top.
   function barOption(data) {
-    var rows = data.rows.slice().reverse(); // ECharts draws a horizontal bar chart from the bottom up
-    return {
-      animation: false,
-      grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "value" },
-      yAxis: {
-        type: "category",
-        data: rows.map(label),
-        axisLabel: { width: 180, overflow: "truncate" },
-      },
-      series: [
-        {
-          name: data.title,
-          type: "bar",
-          data: rows.map(function (row) {
-            return row.value;
-          }),
-          itemStyle: { color: BLUE },
-          barMaxWidth: 22,
-          label: { show: true, position: "right" },
-        },
-      ],
-    };
+    return WhistleCharts.bars({ title: data.title, rows: data.rows, colour: BLUE, label: label, labelWidth: 180 });
   }
 
   function lineOption(data) {
@@ -143,7 +107,7 @@
     if (!elements.length || typeof echarts === "undefined") {
       return;
     }
-    var data = chartData();
+    var data = WhistleCharts.data("ev-chart-data");
     if (!data) {
       return;
     }
@@ -154,10 +118,7 @@
         element.hidden = true;
         return;
       }
-      element.style.height = height(key, data) + "px";
-      var chart = echarts.init(element, null, { renderer: "canvas" });
-      chart.setOption(chartOption);
-      charts.push(chart);
+      charts.push(WhistleCharts.draw(element, chartOption, height(key, data)));
     });
   }
 

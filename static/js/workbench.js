@@ -79,45 +79,17 @@
 
   var COLOURS = { overdue: "#dc3545", warning: "#f0ad00", raised: "#0d6efd", closed: "#198754" };
 
-  function chartData() {
-    var script = document.getElementById("wb-chart-data");
-    if (!script) {
-      return null;
-    }
-    try {
-      return JSON.parse(script.textContent);
-    } catch (error) {
-      return null;
-    }
-  }
-
   function barOption(bar) {
-    var rows = bar.rows.slice().reverse(); // ECharts draws a horizontal bar chart from the bottom up
-    return {
-      animation: false,
-      grid: { left: 8, right: 32, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "value", minInterval: 1 },
-      yAxis: {
-        type: "category",
-        data: rows.map(function (row) {
-          return row.code + " " + row.name;
-        }),
-        axisLabel: { width: 160, overflow: "truncate" },
+    return WhistleCharts.bars({
+      title: bar.title,
+      rows: bar.rows,
+      colour: COLOURS[bar.kind],
+      labelWidth: 160,
+      integer: true,
+      label: function (row) {
+        return row.code + " " + row.name;
       },
-      series: [
-        {
-          name: bar.title,
-          type: "bar",
-          data: rows.map(function (row) {
-            return row.value;
-          }),
-          itemStyle: { color: COLOURS[bar.kind] },
-          barMaxWidth: 22,
-          label: { show: true, position: "right" },
-        },
-      ],
-    };
+    });
   }
 
   function trendOption(trend) {
@@ -151,7 +123,7 @@
     if (!elements.length || typeof echarts === "undefined") {
       return;
     }
-    var data = chartData();
+    var data = WhistleCharts.data("wb-chart-data");
     if (!data) {
       return;
     }
@@ -166,13 +138,9 @@
       if (!option) {
         return;
       }
-      if (key !== "trend") {
-        // As tall as its bars need: a chart of two units is not as tall as one of fifteen.
-        element.style.height = Math.max(140, bars[key].rows.length * 26 + 48) + "px";
-      }
-      var chart = echarts.init(element, null, { renderer: "canvas" });
-      chart.setOption(option);
-      charts.push(chart);
+      // As tall as its bars need: a chart of two units is not as tall as one of fifteen.
+      var height = key === "trend" ? null : Math.max(140, bars[key].rows.length * 26 + 48);
+      charts.push(WhistleCharts.draw(element, option, height));
     });
     window.addEventListener("resize", function () {
       charts.forEach(function (chart) {
