@@ -81,6 +81,7 @@ test: $(PY_STAMP) $(VENDOR_STAMP)
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -c bandit.yaml -q -r config departments escalation grids whistle workbench idempotency open311 monitoring backup
 
 # Every bench/*.py except helper modules named _*.py; BENCH=bench/x.py runs one.
 BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))

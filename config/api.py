@@ -136,6 +136,27 @@ class ApiNotFoundView(APIView):
         raise exceptions.NotFound()
 
 
+# Query parameters -------------------------------------------------------------------------
+
+
+def query_point(params) -> tuple[float, float]:
+    """`lon` and `lat` of a query string as numbers in range; InvalidInput naming each one that is not."""
+    fields, values = {}, {}
+    for name, low, high in (("lon", -180, 180), ("lat", -90, 90)):
+        raw = params.get(name, "").strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            fields[name] = [_("Give a number.") if raw else _("This parameter is required.")]
+            continue
+        if not low <= value <= high:  # also false for NaN
+            fields[name] = [_("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}]
+        values[name] = value
+    if fields:
+        raise InvalidInput(fields=fields)
+    return values["lon"], values["lat"]
+
+
 # Pagination -------------------------------------------------------------------------------
 
 
@@ -198,9 +219,10 @@ class OffsetDateTimeField(serializers.DateTimeField):
             self.fail("invalid")
         try:
             parsed = parse_datetime(value.strip())
-            # A year-9999 time at -14:00 cannot be stored in UTC: refuse it here, not in the database.
+            # As UTC: PostgreSQL refuses offsets beyond ±15:59, which Python allows; and a
+            # year-9999 time at -14:00 has no UTC time at all (refused here, not in the database).
             if parsed is not None and parsed.tzinfo is not None:
-                parsed.astimezone(UTC)
+                parsed = parsed.astimezone(UTC)
         except (ValueError, OverflowError):
             parsed = None
         if parsed is None:

@@ -6,8 +6,9 @@ from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# The embedded broker writes its message files atomically (config.broker).
+# The embedded broker writes its message files atomically; a worker outlives a Redis outage (config.broker).
 TRANSPORT_ALIASES["filesystem"] = "config.broker:Transport"
+TRANSPORT_ALIASES["redis"] = "config.broker:RedisTransport"
 
 app = Celery("whistle")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -80,3 +80,21 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
     return value
+
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate such as "1200/minute": (requests, seconds). 0 requests turns the limit off."""
+    value = env_str(name, default).strip()
+    count, _, period = value.partition("/")
+    try:
+        requests = int(count)
+    except ValueError:
+        requests = -1
+    if requests < 0 or period not in _PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write <requests>/<{'|'.join(_PERIODS)}>, e.g. 1200/minute."
+        )
+    return requests, _PERIODS[period]

@@ -23,7 +23,10 @@ def read_stamp(model) -> int:
     # statement costs about 30 µs here against about 600 µs for a queryset.
     sql = _sql.get(model)
     if sql is None:
-        sql = _sql[model] = f"SELECT version FROM {connection.ops.quote_name(model._meta.db_table)} WHERE id = 1"
+        # The only name in the statement is a model's table, quoted; there are no values. (A format
+        # call, not an f-string: bandit misreads a nosec beside an f-string.)
+        table = connection.ops.quote_name(model._meta.db_table)
+        sql = _sql[model] = "SELECT version FROM {} WHERE id = 1".format(table)  # noqa: UP032  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql)
         row = cursor.fetchone()

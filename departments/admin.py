@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from departments.models import Category, Department, Membership, Responsibility
+from departments.models import Category, CategoryAttribute, Department, Membership, Responsibility
 from departments.services import responsibility_check_single_lead
 
 
@@ -16,6 +16,14 @@ class DepartmentAdmin(admin.ModelAdmin):
     filter_horizontal = ["streets"]
 
 
+class CategoryAttributeInline(admin.TabularInline):
+    """The questions a whistle of the category answers (the Open311 service definition)."""
+
+    model = CategoryAttribute
+    extra = 0
+    fields = ["order", "code", "description", "datatype", "required", "variable", "datatype_description", "values"]
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "default_grade", "parent"]
@@ -23,6 +31,7 @@ class CategoryAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
+    inlines = [CategoryAttributeInline]
 
 
 class ResponsibilityForm(forms.ModelForm):

@@ -9,7 +9,8 @@ class DepartmentsConfig(AppConfig):
 
     def ready(self):
         from config.stamps import renew_stamp_on_change
-        from departments.models import CatalogueVersion, Category, Department, Responsibility
+        from departments.models import CatalogueVersion, Category, CategoryAttribute, Department, Responsibility
 
-        # The routing catalogue caches every rule with its department's code and name.
-        renew_stamp_on_change(CatalogueVersion, (Department, Category, Responsibility))
+        # The routing catalogue caches every rule with its department's code and name, and the
+        # questions of every category.
+        renew_stamp_on_change(CatalogueVersion, (Department, Category, CategoryAttribute, Responsibility))

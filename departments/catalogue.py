@@ -9,7 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from config.stamps import StampedCache, renew_stamp
-from departments.models import CatalogueVersion, Category, Department, Responsibility
+from departments.models import CatalogueVersion, Category, CategoryAttribute, Department, Responsibility
+from grids.models import Street
 
 LEAD, CO_OPERATING = Responsibility.Role.LEAD, Responsibility.Role.CO_OPERATING
 
@@ -40,10 +41,12 @@ class Rule:
     pk: int
     department: Department
     role: str
-    streets: frozenset[int]  # empty: every street of the district
+    streets: frozenset[int]  # empty: every street of the department's district
 
-    def applies_in(self, street_id: int) -> bool:
-        return not self.streets or street_id in self.streets
+    def applies_in(self, street_id: int, district_id: int | None) -> bool:
+        if self.streets:
+            return street_id in self.streets
+        return self.department.district_id == district_id
 
     @property
     def scope(self) -> str:
@@ -53,9 +56,30 @@ class Rule:
 class Catalogue:
     """The categories by code and the rules of each category in id order; read-only once built."""
 
-    def __init__(self, categories: dict[str, Category], rules: dict[int, list[Rule]]):
+    def __init__(
+        self,
+        categories: dict[str, Category],
+        rules: dict[int, list[Rule]],
+        districts: dict[int, int],
+        attributes: dict[int, list[CategoryAttribute]],
+    ):
         self.categories = categories
         self.rules = rules
+        self._districts = districts  # street id → district id
+        self._attributes = attributes  # category id → its questions in order
+
+    def attributes_of(self, category_id: int) -> list[CategoryAttribute]:
+        """The category's attribute questions in the order they are asked."""
+        return self._attributes.get(category_id, [])
+
+    def district_of(self, street_id: int) -> int | None:
+        """The district of a street; a street made after the catalogue was built is looked up (and kept)."""
+        if street_id not in self._districts:
+            district = Street.objects.filter(pk=street_id).values_list("district_id", flat=True).first()
+            if district is None:
+                return None
+            self._districts[street_id] = district
+        return self._districts[street_id]
 
     def match(self, *, category_id: int, street_id: int) -> list[Assignment]:
         """The lead and co-operating departments for a category in a street, lead first.
@@ -63,7 +87,8 @@ class Catalogue:
         A rule scoped to the street beats a district-wide rule of the same role;
         a department is summoned once, in its strongest role. No lead: nobody.
         """
-        applicable = [rule for rule in self.rules.get(category_id, ()) if rule.applies_in(street_id)]
+        district_id = self.district_of(street_id)
+        applicable = [rule for rule in self.rules.get(category_id, ()) if rule.applies_in(street_id, district_id)]
         # Street-scoped first; sorted() is stable, so id order decides among equals.
         leads = sorted((r for r in applicable if r.role == LEAD), key=lambda r: not r.streets)
         if not leads:
@@ -80,7 +105,7 @@ class Catalogue:
 
 
 def catalogue_build(stamp: int = 0) -> Catalogue:
-    departments = {d.pk: d for d in Department.objects.only("pk", "code", "name")}
+    departments = {d.pk: d for d in Department.objects.only("pk", "code", "name", "district_id")}
     scopes: dict[int, set[int]] = defaultdict(set)
     for rule_id, street_id in Responsibility.streets.through.objects.values_list("responsibility_id", "street_id"):
         scopes[rule_id].add(street_id)
@@ -90,7 +115,11 @@ def catalogue_build(stamp: int = 0) -> Catalogue:
     ):
         rules[category_id].append(Rule(pk, departments[department_id], role, frozenset(scopes[pk])))
     categories = {category.code: category for category in Category.objects.all()}
-    return Catalogue(categories, dict(rules))
+    districts = dict(Street.objects.values_list("pk", "district_id"))
+    attributes: dict[int, list[CategoryAttribute]] = defaultdict(list)
+    for attribute in CategoryAttribute.objects.order_by("order", "code"):
+        attributes[attribute.category_id].append(attribute)
+    return Catalogue(categories, dict(rules), districts, dict(attributes))
 
 
 _catalogue: StampedCache[Catalogue] = StampedCache(CatalogueVersion, catalogue_build)

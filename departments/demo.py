@@ -29,13 +29,13 @@ from shapely.geometry import MultiPoint
 from shapely.geometry.polygon import orient
 
 from departments.catalogue import catalogue_changed
-from departments.models import Category, Department, Membership, Responsibility
+from departments.models import Category, CategoryAttribute, Department, Membership, Responsibility
 from departments.services import responsibility_create
 from grids.geometry import find_overlaps, parse_boundary
 from grids.locate import bump_grid_version
 from grids.models import Community, District, Grid, GridWorker, Street
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # nosec B105 # the published demo login; seed_demo refuses to run with DEBUG off
 DEMO_DATA_PATH = Path(__file__).resolve().parent / "fixtures" / "demo_district.json"
 
 COMMUNITIES_PER_STREET = (3, 8)
@@ -134,6 +134,7 @@ def demo_district_seed(*, data: dict | None = None, now: datetime | None = None)
     before = tally["created"] + tally["updated"]
     units = _seed_units(data=data, district=district, streets=streets, tally=tally)
     categories, rules = _seed_catalogue(data=data, units=units, streets=streets, tally=tally)
+    _seed_attributes(categories=categories, tally=tally)
     if tally["created"] + tally["updated"] > before:
         catalogue_changed()  # the bulk writes above send no signals
     users = _seed_users(
@@ -286,6 +287,150 @@ def _seed_catalogue(
     return categories, len(specs)
 
 
+# The questions a few demo categories ask (their Open311 service definitions), by category code.
+# None is required: the demo activity (escalation.demo) and the benchmarks raise whistles of
+# these categories without answers, as a client that predates the questions would.
+_YES_NO = [{"key": "yes", "name": "是"}, {"key": "no", "name": "否"}]
+DEMO_ATTRIBUTES: dict[str, list[dict]] = {
+    "CITY-PARKING": [
+        {
+            "code": "plate",
+            "datatype": "string",
+            "description": "车牌号",
+            "datatype_description": "如 京A12345；无牌车填“无牌”",
+        },
+        {
+            "code": "vehicle",
+            "datatype": "singlevaluelist",
+            "description": "车辆类型",
+            "values": [
+                {"key": "car", "name": "小型汽车"},
+                {"key": "truck", "name": "货车"},
+                {"key": "bus", "name": "大中型客车"},
+                {"key": "two_wheeler", "name": "摩托车或电动自行车"},
+            ],
+        },
+        {
+            "code": "blocking",
+            "datatype": "singlevaluelist",
+            "description": "是否堵塞消防通道或出入口",
+            "values": _YES_NO,
+        },
+    ],
+    "UTIL-WATER": [
+        {
+            "code": "notice",
+            "variable": False,
+            "datatype": "text",
+            "description": "大面积停水或管道爆裂请同时拨打供水抢修电话 96116。",
+        },
+        {
+            "code": "problem",
+            "datatype": "singlevaluelist",
+            "description": "问题类型",
+            "values": [
+                {"key": "burst", "name": "管道爆裂"},
+                {"key": "leak", "name": "渗漏"},
+                {"key": "no_water", "name": "停水"},
+                {"key": "pressure", "name": "水压低"},
+                {"key": "quality", "name": "水质异常"},
+            ],
+        },
+        {
+            "code": "pipe_diameter",
+            "datatype": "number",
+            "description": "管径（毫米）",
+            "datatype_description": "看不清可不填，如 100",
+        },
+        {
+            "code": "water_off",
+            "datatype": "singlevaluelist",
+            "description": "停水范围",
+            "values": [
+                {"key": "none", "name": "未停水"},
+                {"key": "household", "name": "个别住户"},
+                {"key": "building", "name": "整栋楼"},
+                {"key": "compound", "name": "整个小区"},
+                {"key": "area", "name": "片区"},
+            ],
+        },
+    ],
+    "TRAFFIC-ROAD": [
+        {
+            "code": "defects",
+            "datatype": "multivaluelist",
+            "description": "破损情况（可多选）",
+            "values": [
+                {"key": "pothole", "name": "坑槽"},
+                {"key": "crack", "name": "裂缝"},
+                {"key": "subsidence", "name": "塌陷"},
+                {"key": "manhole_missing", "name": "井盖缺失"},
+                {"key": "manhole_broken", "name": "井盖破损或松动"},
+            ],
+        },
+        {
+            "code": "area_m2",
+            "datatype": "number",
+            "description": "破损面积（平方米）",
+            "datatype_description": "估计值",
+        },
+    ],
+    "ECO-NOISE-BUILD": [
+        {
+            "code": "heard_at",
+            "datatype": "datetime",
+            "description": "噪声出现时间",
+            "datatype_description": "如 2026-05-06T22:30:00+08:00",
+        },
+        {"code": "site", "datatype": "string", "description": "工地名称或施工单位"},
+        {
+            "code": "night",
+            "datatype": "singlevaluelist",
+            "description": "是否夜间施工（22时至次日6时）",
+            "values": _YES_NO,
+        },
+    ],
+}
+
+
+def _seed_attributes(*, categories: dict[str, Category], tally: Counter) -> None:
+    """Give the demo categories of DEMO_ATTRIBUTES their questions; keyed on (category, code), so a rerun writes nothing."""
+    wanted = {}
+    for category_code, specs in DEMO_ATTRIBUTES.items():
+        for order, spec in enumerate(specs, start=1):
+            fields = {
+                "variable": spec.get("variable", True),
+                "datatype": spec["datatype"],
+                "required": spec.get("required", False),
+                "datatype_description": spec.get("datatype_description", ""),
+                "order": order,
+                "description": spec["description"],
+                "values": spec.get("values", []),
+            }
+            wanted[categories[category_code].pk, spec["code"]] = fields
+    existing = {
+        (attribute.category_id, attribute.code): attribute
+        for attribute in CategoryAttribute.objects.filter(category_id__in={pk for pk, _code in wanted})
+    }
+    new, changed, names = [], [], set()
+    for (category_id, code), fields in wanted.items():
+        attribute = existing.get((category_id, code))
+        if attribute is None:
+            new.append(CategoryAttribute(category_id=category_id, code=code, **fields))
+            continue
+        diff = [name for name, value in fields.items() if getattr(attribute, name) != value]
+        for name in diff:
+            setattr(attribute, name, fields[name])
+        if diff:
+            changed.append(attribute)
+            names.update(diff)
+    CategoryAttribute.objects.bulk_create(new)
+    if changed:
+        CategoryAttribute.objects.bulk_update(changed, sorted(names))
+    tally["created"] += len(new)
+    tally["updated"] += len(changed)
+
+
 def _rule_specs(data: dict) -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(category, unit, role, street codes) per rule; no street codes means district-wide.
 
@@ -409,7 +554,7 @@ def demo_geography_plan(*, streets: list[dict]) -> list[CommunityPlan]:
     outline = shapely.convex_hull(MultiPoint(centres)).buffer(_OUTLINE_MARGIN, quad_segs=4)
     drafts = []  # (street, community number, community name, kind, [grid shapes])
     for street, cell in zip(streets, _split(outline, centres), strict=True):
-        rng = random.Random(street["code"])
+        rng = random.Random(street["code"])  # nosec B311 # repeatable demo geography, not a secret
         pieces = _split(cell, _scatter(cell, rng.randint(*COMMUNITIES_PER_STREET), rng))
         names, kind = _community_names(street, len(pieces), rng)
         for number, (piece, name) in enumerate(zip(pieces, names, strict=True), start=1):

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +84,79 @@ class Category(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CategoryAttribute(models.Model):
+    """A question a whistle of this category answers (an Open311 service definition's attribute).
+
+    `values` lists the choices of the list types as [{"key": ..., "name": ...}];
+    an attribute that is not `variable` is a notice shown to the reporter and
+    takes no answer. departments.attributes checks answers against these.
+    """
+
+    class Datatype(models.TextChoices):
+        STRING = "string", _("short text")
+        NUMBER = "number", _("a number")
+        DATETIME = "datetime", _("date and time")
+        TEXT = "text", _("long text")
+        SINGLEVALUELIST = "singlevaluelist", _("one choice of a list")
+        MULTIVALUELIST = "multivaluelist", _("several choices of a list")
+
+    LIST_DATATYPES = (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
+
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="attributes", verbose_name=_("category")
+    )
+    code = models.CharField(
+        _("code"),
+        max_length=32,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_-]+$", _("Use only letters, digits, dashes and underscores."), code="invalid_code"
+            )
+        ],
+        help_text=_("Unique within the category; clients send the answer as attribute[code]."),
+    )
+    variable = models.BooleanField(
+        _("takes an answer"), default=True, help_text=_("Off for a notice that is only shown to the reporter.")
+    )
+    datatype = models.CharField(_("type of answer"), max_length=16, choices=Datatype.choices, default=Datatype.STRING)
+    required = models.BooleanField(_("required"), default=False)
+    datatype_description = models.CharField(
+        _("description of the answer's form"), max_length=200, blank=True, help_text=_("E.g. 京A12345.")
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+    description = models.CharField(_("question"), max_length=300)
+    values = models.JSONField(
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_('For the list types: [{"key": "car", "name": "小型汽车"}, ...]; keys are what clients send.'),
+    )
+
+    class Meta:
+        verbose_name = _("category attribute")
+        verbose_name_plural = _("category attributes")
+        ordering = ["category", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "code"],
+                name="category_attribute_unique_code",
+                violation_error_message=_("This category already has an attribute with this code."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.category.code}.{self.code}"
+
+    def clean(self):
+        from departments.attributes import values_problem
+
+        problem = values_problem(self.datatype, self.values)
+        if problem:
+            raise ValidationError({"values": problem})
+        if not self.variable and self.required:
+            raise ValidationError({"required": _("A notice takes no answer, so it cannot be required.")})
 
 
 class Responsibility(models.Model):

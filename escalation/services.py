@@ -34,6 +34,7 @@ from escalation.policy import (
     ladder_next,
     supervision_reply_by,
 )
+from monitoring.services import sweep_observed
 from whistle.models import Event, Notification, Task, Whistle
 from whistle.permissions import membership_of, require_role
 from whistle.services.notify import notifications_store
@@ -63,6 +64,7 @@ class SweepResult:
         return sum(self.steps.values())
 
 
+@sweep_observed
 def deadlines_sweep(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
     """Fire every ladder step that has fallen due, then the unanswered orders and the buck-passing."""
     now = now or timezone.now()
@@ -467,9 +469,15 @@ def open_tasks_tally(*, now: datetime | None = None) -> int:
 
     One grouped query over the open tasks and one bulk insert; the old tally
     goes in the same transaction, so a reader sees one tally or the other.
-    Returns the rows written.
+    Returns the rows written. One count at a time: two at once (two beats, or
+    a backlog of the job) would each delete only the rows they saw and both
+    insert theirs, doubling the counts; on PostgreSQL a transaction-scoped
+    advisory lock queues the second behind the first (SQLite has one writer).
     """
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('escalation.open_tasks_tally'))")
     day = TruncDate("created_at", tzinfo=timezone.get_current_timezone())
     groups = (
         with_stage(Task.objects.filter(status__in=Task.OPEN_STATUSES), now=now)

@@ -30,6 +30,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_counts():
+    """Each test starts with full API rate budgets: user and token ids repeat from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def english_messages():
     """Assert on the English text; tests of the Chinese text switch language themselves."""
     from django.utils import translation
@@ -146,3 +154,12 @@ def pytest_collection_modifyitems(items):
         marker = item.get_closest_marker("django_db")
         if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
             raise pytest.UsageError(f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)")
+
+
+@pytest.fixture(autouse=True)
+def sessions_outlast_time_travel(settings):
+    """Tests sign in, then travel days ahead (time_machine): an 8-hour session would sign them out.
+
+    tests/config/test_security.py puts the real expiry back to test it.
+    """
+    settings.SESSION_COOKIE_AGE = 365 * 24 * 60 * 60

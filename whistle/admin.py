@@ -1,6 +1,7 @@
 """Whistles in the admin are for looking up, not for changing: every change goes through a service."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from whistle.models import (
     Callback,
@@ -14,9 +15,16 @@ from whistle.models import (
     Task,
     Whistle,
 )
+from whistle.permissions import sees_caller
+
+CALLER_FIELDS = frozenset({"caller_name", "caller_phone", "caller_email"})
+FACTS = {"old": "old_facts", "new": "new_facts"}
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted: changes go through the services, events are
+    append-only, and deleting a whistle or a task would take its events with it."""
+
     def has_add_permission(self, request):
         return False
 
@@ -25,6 +33,36 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _without_caller(facts):
+    if not isinstance(facts, dict):
+        return facts
+    return {key: value for key, value in facts.items() if key not in CALLER_FIELDS}
+
+
+class EventFactsMixin:
+    """An event's before/after facts, without a caller's name, phone or e-mail for whoever may not see them.
+
+    Merges once recorded the duplicate's caller in the primary's event (duplicate_attached).
+    """
+
+    @admin.display(description=_("before"))
+    def old_facts(self, event):
+        return _without_caller(event.old)
+
+    @admin.display(description=_("after"))
+    def new_facts(self, event):
+        return _without_caller(event.new)
+
+    def get_fields(self, request, obj=None):
+        fields = [name for name in super().get_fields(request, obj) if name not in FACTS.values()]
+        if sees_caller(request.user):
+            return fields
+        return [FACTS.get(name, name) for name in fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *FACTS.values()]
 
 
 class TaskInline(admin.TabularInline):
@@ -38,7 +76,7 @@ class TaskInline(admin.TabularInline):
         return False
 
 
-class EventInline(admin.TabularInline):
+class EventInline(EventFactsMixin, admin.TabularInline):
     model = Event
     extra = 0
     fields = ["created_at", "verb", "actor", "system_actor", "reason", "old", "new"]
@@ -58,6 +96,11 @@ class WhistleAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = [TaskInline, EventInline]
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # The same rule as the pages and the API (whistle.permissions.sees_caller).
+        return fields if sees_caller(request.user) else [name for name in fields if name not in CALLER_FIELDS]
+
 
 @admin.register(Task)
 class TaskAdmin(ReadOnlyAdmin):
@@ -68,7 +111,7 @@ class TaskAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(EventFactsMixin, ReadOnlyAdmin):
     list_display = ["created_at", "whistle", "verb", "actor", "system_actor"]
     list_filter = ["verb", "system_actor"]
     list_select_related = ["whistle", "actor"]

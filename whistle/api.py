@@ -9,25 +9,36 @@ from datetime import UTC
 
 import django_filters
 from django import forms
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import fields as filter_fields
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import ErrorSerializer, PageNumberPagination
+from config.api import ErrorSerializer, PageNumberPagination, query_point
 from config.errors import InvalidInput, NotFound
 from departments.models import Grade
-from whistle.models import Whistle
+from whistle.models import Task, Whistle
 from whistle.permissions import access_whistle, sees_caller
-from whistle.selectors import whistle_detailed, whistle_get, whistle_list
+from whistle.selectors import (
+    whistle_approvals,
+    whistle_get,
+    whistle_just_stored,
+    whistle_list,
+    whistle_possible_duplicates,
+    whistle_queue,
+)
 from whistle.serializers import (
     CallbackInputSerializer,
     DecisionSerializer,
     DispatchSerializer,
     MergeSerializer,
+    PossibleDuplicateSerializer,
     RateSerializer,
     ReasonSerializer,
     WhistleDetailSerializer,
@@ -44,7 +55,9 @@ from whistle.services import (
     whistle_rate,
     whistle_reopen,
     whistle_submit,
+    whistle_submit_as_duplicate,
 )
+from whistle.task_selectors import light_conditions
 
 
 class _StorableIsoDateTimeField(filter_fields.IsoDateTimeField):
@@ -52,8 +65,9 @@ class _StorableIsoDateTimeField(filter_fields.IsoDateTimeField):
         value = super().to_python(value)
         if value is not None:
             try:
-                # Year 9999 at -14:00 has no UTC time: the database would fail on it.
-                value.astimezone(UTC)
+                # As UTC: PostgreSQL refuses offsets beyond ±15:59, which Python allows;
+                # and year 9999 at -14:00 has no UTC time at all.
+                value = value.astimezone(UTC)
             except (OverflowError, ValueError):
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         return value
@@ -75,10 +89,20 @@ class WhistleFilter(django_filters.FilterSet):
     created_before = StorableIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="Created before this ISO-8601 time."
     )
+    overdue = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_overdue",
+        help_text="true: whistles with an open task past the deadline of its stage (a red light); false: none.",
+    )
 
     class Meta:
         model = Whistle
-        fields = ["status", "street", "category", "grade", "source", "created_after", "created_before"]
+        fields = ["status", "street", "category", "grade", "source", "created_after", "created_before", "overdue"]
+
+    def filter_overdue(self, queryset, name, value):
+        red, _yellow = light_conditions(timezone.now())
+        late = Exists(Task.objects.filter(red, whistle_id=OuterRef("pk")))
+        return queryset.filter(late if value == "true" else ~late)
 
 
 def _errors(*statuses: int) -> dict:
@@ -123,8 +147,7 @@ class WhistleViewSet(viewsets.GenericViewSet):
         return self.input_serializers.get(action, WhistleDetailSerializer)
 
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(WhistleSummarySerializer(page, many=True).data)
+        return self._page(self.get_queryset())
 
     def retrieve(self, request, number=None):
         return self._detail(number)
@@ -141,7 +164,16 @@ class WhistleViewSet(viewsets.GenericViewSet):
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = whistle_submit(reporter=request.user, **serializer.validated_data)
+        fields = dict(serializer.validated_data)
+        into = (fields.pop("duplicate_of", "") or "").strip()
+        if into:
+            try:
+                primary = access_whistle(request.user, into)
+            except NotFound as error:
+                raise InvalidInput(fields={"duplicate_of": [error.message]}) from None
+            result = whistle_submit_as_duplicate(reporter=request.user, into=primary, **fields)
+        else:
+            result = whistle_submit(reporter=request.user, **fields)
         notice = (
             ""
             if result.enqueued
@@ -152,8 +184,8 @@ class WhistleViewSet(viewsets.GenericViewSet):
         )
         # A whistle just stored is the reporter's own, its relations loaded: no second lookup through the scope.
         whistle = (
-            whistle_detailed(result.whistle)
-            if result.created
+            whistle_just_stored(result.whistle, events=result.events)
+            if result.created and not into
             else whistle_get(user=request.user, number=result.whistle.number)
         )
         body = {
@@ -163,6 +195,40 @@ class WhistleViewSet(viewsets.GenericViewSet):
             "notice": notice,
         }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="The dispatcher's queue: the street's whistles no rule could route, oldest first",
+        responses={200: WhistleSummarySerializer(many=True), **_errors(400, 401)},
+    )
+    @action(detail=False, methods=["get"])
+    def queue(self, request):
+        return self._page(whistle_queue(user=request.user))
+
+    @extend_schema(
+        summary="Drafts and approvals of your street waiting for your role, oldest first",
+        responses={200: WhistleSummarySerializer(many=True), **_errors(400, 401)},
+    )
+    @action(detail=False, methods=["get"])
+    def approvals(self, request):
+        return self._page(whistle_approvals(user=request.user))
+
+    @extend_schema(
+        summary="Open whistles of a category near a point, raised lately: possible duplicates, nearest first",
+        parameters=[
+            OpenApiParameter("category", str, required=True, description="Category code."),
+            OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True, description="Longitude (WGS 84)."),
+            OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True, description="Latitude (WGS 84)."),
+        ],
+        responses={200: PossibleDuplicateSerializer(many=True), **_errors(400, 401)},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def duplicates(self, request):
+        category = request.query_params.get("category", "").strip()
+        if not category:
+            raise InvalidInput(fields={"category": [_("Give a category code.")]})
+        lon, lat = query_point(request.query_params)
+        found = whistle_possible_duplicates(user=request.user, category=category, lon=lon, lat=lat, now=timezone.now())
+        return Response(PossibleDuplicateSerializer(found, many=True).data)
 
     @extend_schema(
         summary="Approve the step due, or reject to the draft (party-building office whistles)",
@@ -250,6 +316,10 @@ class WhistleViewSet(viewsets.GenericViewSet):
         data = self._parsed(missing=None)
         whistle_callback(whistle=access_whistle(request.user, number), actor=request.user, **data)
         return self._detail(number)
+
+    def _page(self, whistles) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(whistles))
+        return self.get_paginated_response(WhistleSummarySerializer(page, many=True).data)
 
     def _parsed(self, missing="") -> dict:
         serializer = self.get_serializer(data=self.request.data)

@@ -13,7 +13,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import InvalidInput
-from departments.models import Category, Grade
+from departments.attributes import category_attributes_by_code
+from departments.models import Category, CategoryAttribute, Grade
 from whistle.models import DESCRIPTION_MAX_LENGTH, Callback, Whistle
 from whistle.permissions import GRADES_BY_ROLE, SOURCES_BY_ROLE, membership_of
 from whistle.selectors import category_choices, dispatch_department_choices, street_grids
@@ -33,7 +34,86 @@ def _ordered(choices, allowed) -> list[tuple[str, str]]:
     return [(value, label) for value, label in choices if value in allowed]
 
 
-class WhistleForm(ServiceErrorsMixin, forms.Form):
+# The answers to the category's questions: fields named as whistle_submit names their errors.
+ATTRIBUTE_PREFIX = "attributes."
+
+
+class AnswerListField(forms.Field):
+    """The keys ticked of a several-choice question, as a list; the service checks them against the choices."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value):
+        if not value:
+            return []
+        return [str(item) for item in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def attribute_fields(definitions: list[CategoryAttribute]) -> dict[str, forms.Field]:
+    """One optional field per question that takes an answer; the service decides what is required and valid."""
+    Datatype = CategoryAttribute.Datatype
+    fields = {}
+    for definition in definitions:
+        if not definition.variable:
+            continue
+        choices = [(item["key"], item["name"]) for item in definition.values or []]
+        if definition.datatype == Datatype.TEXT:
+            field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+        elif definition.datatype == Datatype.NUMBER:
+            field = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+        elif definition.datatype == Datatype.DATETIME:
+            field = forms.DateTimeField(
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+            )
+        elif definition.datatype == Datatype.SINGLEVALUELIST:
+            field = forms.CharField(widget=forms.Select(choices=[("", _("Choose"))] + choices))
+        elif definition.datatype == Datatype.MULTIVALUELIST:
+            field = AnswerListField(widget=forms.CheckboxSelectMultiple(choices=choices))
+        else:
+            field = forms.CharField(widget=forms.TextInput(attrs={"maxlength": 200}))
+        field.required = False
+        field.label = (
+            gettext("%(question)s (required)") % {"question": definition.description}
+            if definition.required
+            else definition.description
+        )
+        field.help_text = definition.datatype_description
+        widget = field.widget
+        if not isinstance(widget, forms.CheckboxSelectMultiple):
+            widget.attrs.setdefault("class", "form-select" if isinstance(widget, forms.Select) else "form-control")
+        fields[ATTRIBUTE_PREFIX + definition.code] = field
+    return fields
+
+
+class AttributesMixin:
+    """The category's questions on a form: `attribute_fields` to render, `attribute_answers()` for the service."""
+
+    def add_attribute_fields(self, definitions: list[CategoryAttribute]) -> None:
+        self.attribute_notices = [d.description for d in definitions if not d.variable]
+        self.fields.update(attribute_fields(definitions))
+
+    @property
+    def attribute_fields(self) -> list:
+        return [self[name] for name in self.fields if name.startswith(ATTRIBUTE_PREFIX)]
+
+    def attribute_answers(self) -> dict:
+        """The answers given, by attribute code; blank ones left out (the service asks for the required ones)."""
+        answers = {}
+        for name, value in self.cleaned_data.items():
+            if name.startswith(ATTRIBUTE_PREFIX) and value not in (None, "", []):
+                answers[name.removeprefix(ATTRIBUTE_PREFIX)] = value
+        return answers
+
+
+class AttributeAnswersForm(AttributesMixin, forms.Form):
+    """The questions of one category alone: the part of the whistle form swapped when the category changes."""
+
+    def __init__(self, *args, definitions: list[CategoryAttribute], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_attribute_fields(definitions)
+
+
+class WhistleForm(ServiceErrorsMixin, AttributesMixin, forms.Form):
     category = forms.CharField(label=_("Category"), required=False, widget=forms.Select)
     grade = forms.CharField(label=_("Grade"), required=False, widget=forms.Select)
     source = forms.CharField(label=_("Source"), required=False, widget=forms.Select)
@@ -82,6 +162,8 @@ class WhistleForm(ServiceErrorsMixin, forms.Form):
         self.fields["grid"].widget.choices = [("", _("Found from the point on the map"))] + [
             (grid.code, f"{grid.code} {grid.name} ({grid.community.name})") for grid in street_grids(user=user)
         ]
+        category = self.data.get("category") if self.is_bound else self.initial.get("category")
+        self.add_attribute_fields(category_attributes_by_code(category if isinstance(category, str) else ""))
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, (forms.HiddenInput, forms.RadioSelect)):
@@ -105,6 +187,7 @@ class WhistleForm(ServiceErrorsMixin, forms.Form):
             "lat": data["lat"],
             "address": data["address"],
             "grid": data["grid"],
+            "attributes": self.attribute_answers(),
         }
 
 

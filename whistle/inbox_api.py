@@ -26,7 +26,7 @@ class NotificationSerializer(serializers.Serializer):
 
 class ReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         max_length=1000,
         help_text="The notices to mark read; leave out to mark every unread notice read.",

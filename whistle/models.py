@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +66,8 @@ class Whistle(models.Model):
     )
     caller_name = models.CharField(_("caller's name"), max_length=50, blank=True)
     caller_phone = models.CharField(_("caller's phone"), max_length=32, blank=True)
+    # Database defaults too, so that bulk writers naming only the older columns (COPY) still fit.
+    caller_email = models.EmailField(_("caller's e-mail"), max_length=254, blank=True, db_default="")
     external_id = models.CharField(
         _("external id"),
         max_length=64,
@@ -73,6 +75,13 @@ class Whistle(models.Model):
         help_text=_("The submitting system's own id, e.g. the hotline's work-order number."),
     )
     appointed_checkin_at = models.DateTimeField(_("appointed check-in time"), null=True, blank=True)
+    attributes = models.JSONField(
+        _("attributes"),
+        default=dict,
+        db_default=Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text=_("Answers to the category's attribute questions, by attribute code."),
+    )
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.SUBMITTED)
     routing = models.JSONField(
         _("routing explanation"),

@@ -232,3 +232,9 @@ def mask_phone(phone: str) -> str:
     if len(digits) >= 8:
         return f"{digits[:3]}****{digits[-4:]}"
     return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
+def mask_email(email: str) -> str:
+    """zhang.li@example.com → z*******@example.com: the domain says where, not who."""
+    local, at, domain = email.partition("@")
+    return (local[:1] + "*" * (len(local) - 1) + at + domain) if at else mask_name(email)

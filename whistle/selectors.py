@@ -4,7 +4,7 @@ import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from departments.models import Category, Department, Membership, Responsibility
@@ -22,6 +22,7 @@ from whistle.models import (
 from whistle.permissions import (
     MERGERS,
     access_whistle,
+    mask_email,
     mask_name,
     mask_phone,
     membership_of,
@@ -81,9 +82,26 @@ def whistle_get(*, user, number: str) -> Whistle:
     return access_whistle(user, number, queryset=queryset)
 
 
-def whistle_detailed(whistle: Whistle) -> Whistle:
-    """A whistle the caller was just given by a service (and so may see), with its tasks, events and duplicates."""
-    prefetch_related_objects([whistle], *_detail_prefetches())
+def whistle_just_stored(whistle: Whistle, *, events: list[Event]) -> Whistle:
+    """A whistle intake has just stored, ready for its answer without a query.
+
+    Routing starts after the commit, so at that moment the whistle has no task,
+    duplicate, rating, callback or meeting, and its events are those intake
+    wrote (their actor the reporter, loaded). The related lists are filled the
+    way prefetch_related fills them, with the rows in hand.
+    """
+    whistle._prefetched_objects_cache = {}
+    for name, rows in (
+        ("tasks", []),
+        ("events", events),
+        ("duplicates", []),
+        ("ratings", []),
+        ("callbacks", []),
+        ("meetings", []),
+    ):
+        rows_of = getattr(whistle, name).all()
+        rows_of._result_cache, rows_of._prefetch_done = list(rows), True
+        whistle._prefetched_objects_cache[name] = rows_of
     return whistle
 
 
@@ -246,10 +264,20 @@ def _routing_reason(whistle: Whistle, entry: dict, names: dict[str, str]) -> str
 
 
 def whistle_caller(*, user, whistle: Whistle) -> dict:
-    """The caller's name and phone, masked unless the user's role needs them."""
+    """The caller's name, phone and e-mail, masked unless the user's role needs them."""
     if sees_caller(user):
-        return {"name": whistle.caller_name, "phone": whistle.caller_phone, "masked": False}
-    return {"name": mask_name(whistle.caller_name), "phone": mask_phone(whistle.caller_phone), "masked": True}
+        return {
+            "name": whistle.caller_name,
+            "phone": whistle.caller_phone,
+            "email": whistle.caller_email,
+            "masked": False,
+        }
+    return {
+        "name": mask_name(whistle.caller_name),
+        "phone": mask_phone(whistle.caller_phone),
+        "email": mask_email(whistle.caller_email),
+        "masked": True,
+    }
 
 
 def street_grids_geojson(*, user) -> dict:

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from config.api import OffsetDateTimeField, StrictCharField, StrictFloatField
 from whistle.models import Callback, JointMeeting, MeetingAttendance, Whistle
-from whistle.permissions import mask_name, mask_phone
+from whistle.permissions import mask_email, mask_name, mask_phone
 from whistle.task_selectors import STAGES, light_of
 
 # Input ------------------------------------------------------------------------------------
@@ -32,12 +32,26 @@ class WhistleSubmitSerializer(serializers.Serializer):
     lat = StrictFloatField(help_text="Latitude (WGS 84).")
     address = StrictCharField()
     grid = StrictCharField(help_text="Grid code; found from lon/lat when left out.")
+    community = StrictCharField(
+        help_text="Community code, for a whistle placed by its address only (no point, no grid)."
+    )
+    street = StrictCharField(help_text="Street code, for a whistle placed by its address only (no point, no grid).")
     external_id = StrictCharField(
         help_text="The caller's own id (the hotline's work-order number): a repeat returns the existing whistle."
     )
     caller_name = StrictCharField()
     caller_phone = StrictCharField()
+    caller_email = StrictCharField()
     appointed_checkin_at = OffsetDateTimeField(help_text="Quick whistles: ISO-8601 with offset.")
+    attributes = serializers.DictField(
+        required=False,
+        help_text="Answers to the category's attributes (GET /api/v1/categories/{code}/), by attribute code: "
+        "a string, a number, or for a multivaluelist a list of keys.",
+    )
+    duplicate_of = StrictCharField(
+        help_text="Number of an open whistle this one duplicates: stored and merged into it at once, "
+        "and no department is summoned for it."
+    )
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -223,12 +237,18 @@ class WhistleSummarySerializer(serializers.Serializer):
     routed_at = serializers.DateTimeField(allow_null=True)
 
 
+class PossibleDuplicateSerializer(WhistleSummarySerializer):
+    distance_m = serializers.FloatField(help_text="Metres from the point asked about.")
+
+
 class WhistleDetailSerializer(WhistleSummarySerializer):
     """The whole whistle; the caller's name and phone are masked unless context["sees_caller"]."""
 
     description = serializers.CharField()
     caller_name = serializers.SerializerMethodField()
     caller_phone = serializers.SerializerMethodField()
+    caller_email = serializers.SerializerMethodField()
+    attributes = serializers.DictField(help_text="Answers to the category's attributes, by attribute code.")
     appointed_checkin_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
     tasks = TaskSerializer(many=True, source="tasks.all")
@@ -250,6 +270,9 @@ class WhistleDetailSerializer(WhistleSummarySerializer):
 
     def get_caller_phone(self, whistle) -> str:
         return whistle.caller_phone if self.context.get("sees_caller") else mask_phone(whistle.caller_phone)
+
+    def get_caller_email(self, whistle) -> str:
+        return whistle.caller_email if self.context.get("sees_caller") else mask_email(whistle.caller_email)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_duplicates(self, whistle) -> list[str]:

@@ -8,6 +8,7 @@ Errors are raised, never formatted here: config.api gives them their shape.
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -29,6 +30,7 @@ from whistle.services import (
     task_request_extension,
     task_return,
 )
+from whistle.services.tasks import SIGNATURES
 from whistle.task_permissions import access_extension
 from whistle.task_selectors import LIGHTS, attachment_get, attachment_response, task_get, task_list
 from whistle.task_serializers import (
@@ -215,7 +217,13 @@ class AttachmentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download a feedback attachment (photo or PDF)",
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file."), **_errors(401, 404)},
+        responses={
+            **{
+                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as it was uploaded.")
+                for media_type, _name, _suffixes in SIGNATURES
+            },
+            **_errors(401, 404),
+        },
     )
     def retrieve(self, request, pk=None):
         return attachment_response(attachment_get(user=request.user, attachment_id=pk))

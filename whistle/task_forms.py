@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from departments.models import Category, Department, Grade
 from grids.models import Street
+from grids.selectors import in_users_district
 from whistle.forms import ServiceErrorsMixin
 from whistle.models import DESCRIPTION_MAX_LENGTH, Feedback, Task
 
@@ -170,7 +171,8 @@ class TaskFilter(django_filters.FilterSet):
     street = django_filters.ModelChoiceFilter(
         label=_("Street"),
         field_name="whistle__street",
-        queryset=Street.objects.order_by("code"),
+        # The user's district only: another district's streets are not the user's to see.
+        queryset=lambda request: in_users_district(Street.objects.order_by("code"), "district_id", request.user),
         to_field_name="code",
         empty_label=_("any"),
     )

@@ -68,7 +68,7 @@ def with_stage(tasks: QuerySet[Task], *, now: datetime) -> QuerySet[Task]:
         default=None,
         output_field=DateTimeField(),
     )
-    red, yellow = _light_conditions(now)
+    red, yellow = light_conditions(now)
     light = Case(
         When(red, then=Value(RED)),
         When(yellow, then=Value(YELLOW)),
@@ -84,7 +84,7 @@ def with_stage(tasks: QuerySet[Task], *, now: datetime) -> QuerySet[Task]:
     return tasks.annotate(stage=stage, stage_due_at=due, stage_warn_at=warn, light=light, past_due=past_due, late=late)
 
 
-def _light_conditions(now: datetime) -> tuple[Q, Q]:
+def light_conditions(now: datetime) -> tuple[Q, Q]:
     """Red (the stage's deadline has passed) and yellow (its warning has) as conditions on the task's own columns."""
     red = Q()
     yellow = Q()
@@ -129,7 +129,7 @@ def task_counts(tasks: QuerySet[Task], *, now: datetime | None = None) -> dict[s
     by_status = dict(tasks.values_list("status").annotate(n=Count("*")))
     counts = {status: by_status.get(status, 0) for status in T.values}
     counts["total"] = sum(by_status.values())
-    red, yellow = _light_conditions(now or timezone.now())
+    red, yellow = light_conditions(now or timezone.now())
     lights = tasks.filter(status__in=Task.OPEN_STATUSES).aggregate(
         open=Count("pk"), red=Count("pk", filter=red), late=Count("pk", filter=red | yellow)
     )

@@ -52,7 +52,7 @@ def _nav(user, current: str) -> dict:
 def task_list(request):
     now = timezone.now()
     tasks = selectors.task_list(user=request.user, now=now)
-    filters = TaskFilter(request.GET or None, queryset=tasks)
+    filters = TaskFilter(request.GET or None, queryset=tasks, request=request)
     rows = filters.qs
     counts = selectors.task_counts(tasks, now=now)
     # Counting the filtered rows again would cost as much as the counts: reuse them when they tell.

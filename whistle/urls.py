@@ -20,6 +20,7 @@ urlpatterns = [
     path("whistles/approvals/", views.whistle_approvals, name="approvals"),
     path("whistles/new/", views.whistle_new, name="new"),
     path("whistles/new/duplicates/", views.whistle_duplicates, name="duplicates"),
+    path("whistles/new/attributes/", views.whistle_attribute_fields, name="attribute_fields"),
     path("whistles/grids.geojson", views.street_grids_geojson, name="grids_geojson"),
     path("whistles/<str:number>/", views.whistle_detail, name="detail"),
     path("whistles/<str:number>/step/<slug:step>/", views.whistle_step, name="step"),

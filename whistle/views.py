@@ -17,9 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.errors import Conflict, InvalidInput, NotFound
 from config.views import html_errors
+from departments.attributes import attribute_answers_display, category_attributes, category_attributes_by_code
 from departments.models import STREET_ROLES, Membership
 from whistle import map_selectors, selectors, street_selectors
 from whistle.forms import (
+    AttributeAnswersForm,
     CallbackForm,
     DispatchForm,
     MeetingCancelForm,
@@ -197,6 +199,21 @@ def whistle_duplicates(request):
     )
 
 
+@require_GET
+@login_required
+@html_errors
+def whistle_attribute_fields(request):
+    """The questions of the chosen category (an htmx partial of the form, swapped when the category changes)."""
+    require_role(request.user, INTAKE_ROLES)
+    code = request.GET.get("category", "")
+    form = AttributeAnswersForm(definitions=category_attributes_by_code(code[:32]))
+    return render(
+        request,
+        "whistle/_attribute_fields.html",
+        {"attribute_fields": form.attribute_fields, "attribute_notices": form.attribute_notices},
+    )
+
+
 def _point(lon: str | None, lat: str | None) -> tuple[float, float] | None:
     try:
         point = float(lon), float(lat)
@@ -242,6 +259,12 @@ def _detail_context(request, whistle: Whistle, bound: dict | None = None) -> dic
         "actions": actions,
         "step": next((a for a in actions if a in STEP_ACTIONS), None),
         "location_map": _location_map(whistle),
+        # The answers to the category's questions, as asked (no query for a whistle without answers).
+        "attribute_answers": attribute_answers_display(
+            definitions=category_attributes(whistle.category_id), answers=whistle.attributes
+        )
+        if whistle.attributes
+        else [],
         **nav_context(request.user, "detail"),
     }
     if "reject" in actions:

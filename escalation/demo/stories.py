@@ -188,7 +188,7 @@ def meeting_time(earliest: datetime, rng: random.Random) -> datetime:
 
 def plan_stories(*, world: DemoWorld, count: int, now: datetime) -> list[Story]:
     """`count` stories over the world's streets in turn, every step of them before `now`."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # nosec B311 # repeatable demo activity, not a secret
     fates = fate_list(count, no_rule=any(world.unruled[street.pk] for street in world.streets))
     rng.shuffle(fates)
     taken = Counter()
@@ -224,7 +224,8 @@ def _fitted(*, world: DemoWorld, index: int, fate: str, variant: str, street: St
         story = _story(world=world, index=index, fate=fate, variant=variant, street=street, now=now)
         if start is None:
             low, high = SLACK.get(f"{variant}:{story.grade}") or SLACK.get(variant) or SLACK[fate]
-            latest = now - timedelta(minutes=random.Random(f"{SEED}:{index}:slack").uniform(low, high))
+            slack = random.Random(f"{SEED}:{index}:slack")  # nosec B311 # repeatable demo activity, not a secret
+            latest = now - timedelta(minutes=slack.uniform(low, high))
             start = latest
         story.t = daytime(start)
         SCRIPTS[fate](story)
@@ -236,7 +237,7 @@ def _fitted(*, world: DemoWorld, index: int, fate: str, variant: str, street: St
 
 
 def _story(*, world: DemoWorld, index: int, fate: str, variant: str, street: Street, now: datetime) -> Story:
-    rng = random.Random(f"{SEED}:{index}")
+    rng = random.Random(f"{SEED}:{index}")  # nosec B311 # repeatable demo activity, not a secret
     difficult = fate in ("meeting_held", "meeting_upcoming") or (fate == "pending" and index % 9 == 0)
     source, reporter = _reporter(world, street, fate=fate, difficult=difficult, rng=rng)
     own = world.worker_grids.get(reporter.pk, []) if source == Source.GRID_WORKER else []

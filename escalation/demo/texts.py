@@ -377,7 +377,7 @@ RURAL_PLACES = ("村东头", "村西头", "村委会西侧", "第{n}村民小组
 INTROS = {
     "street": "街道巡查发现：",
     "grid_worker": "网格员日常巡查发现：",
-    "hotline": "市民{caller}来电反映：",
+    "hotline": "市民来电反映：",
     "party_office": "社区党组织收集民意反映：",
 }
 IMPACTS = (

@@ -45,13 +45,22 @@
     };
   }
 
+  // Tooltips drawn on the canvas, not as HTML: ECharts' HTML tooltips carry style attributes, which
+  // the content security policy refuses (style-src 'self', no 'unsafe-inline').
+  function canvasTooltips(option) {
+    [].concat(option.tooltip || []).forEach(function (tooltip) {
+      tooltip.renderMode = "richText";
+    });
+    return option;
+  }
+
   // The chart of `option` drawn into `element`, `height` pixels tall.
   function draw(element, option, height) {
     if (height) {
       element.style.height = height + "px";
     }
     var chart = echarts.init(element, null, { renderer: "canvas" });
-    chart.setOption(option);
+    chart.setOption(canvasTooltips(option));
     return chart;
   }
 

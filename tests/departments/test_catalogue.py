@@ -34,3 +34,13 @@ def test_a_new_rule_a_changed_scope_and_a_renamed_department_reach_the_cache(cas
 
     rule.delete()
     assert current_catalogue().match(category_id=cast.unruled.pk, street_id=cast.s01.pk) == []
+
+
+def test_a_district_wide_rule_applies_in_its_own_districts_streets_only(cast):
+    from tests.factories import DistrictFactory, StreetFactory
+
+    other = StreetFactory(district=DistrictFactory(code="110228", name="密云区"), code="M01", name="鼓楼街道")
+
+    # ENV-COMPOUND is led district-wide by D13 of the cast's district: not in Miyun's street.
+    assert codes(current_catalogue().match(category_id=cast.compound.pk, street_id=cast.s01.pk))[0] == ("D13", "lead")
+    assert current_catalogue().match(category_id=cast.compound.pk, street_id=other.pk) == []

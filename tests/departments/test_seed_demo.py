@@ -8,7 +8,7 @@ from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from departments.demo import DEMO_PASSWORD, demo_district_data
 from departments.models import Category, Department, Membership, Responsibility
@@ -143,8 +143,10 @@ def test_demo_users_have_their_memberships(seed_output):
 
 @pytest.mark.django_db
 def test_demo_password_works(seed_output):
-    assert authenticate(username="s01_dispatcher", password=DEMO_PASSWORD) is not None
-    assert authenticate(username="admin", password=DEMO_PASSWORD).is_superuser
+    # As the sign-in form does: django-axes counts failures per request, so it needs one.
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request, username="s01_dispatcher", password=DEMO_PASSWORD) is not None
+    assert authenticate(request, username="admin", password=DEMO_PASSWORD).is_superuser
 
 
 @pytest.mark.django_db

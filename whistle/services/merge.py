@@ -63,8 +63,8 @@ def whistle_merge(*, whistle: Whistle, into: Whistle, actor, now: datetime | Non
             "title": whistle.title,
             "reporter": whistle.reporter.get_username(),
             "description": whistle.description[:500],
-            "caller_name": whistle.caller_name,
-            "caller_phone": whistle.caller_phone,
+            # No caller's name, phone or e-mail: events can never be changed or erased, and the
+            # duplicate keeps them where they are shown masked by role.
             "address": whistle.address,
         },
     )

@@ -24,6 +24,7 @@ from config.errors import Conflict, InvalidInput
 from departments.catalogue import CO_OPERATING, LEAD, Assignment, current_catalogue
 from departments.models import Department, Membership
 from escalation.policy import STAGE_MARKS, StageDeadlines, stage_deadlines
+from monitoring.services import routing_record
 from whistle.models import Doorbell, Notification, Task, Whistle
 from whistle.permissions import require_role
 from whistle.services.doorbell import doorbell_silence
@@ -120,6 +121,12 @@ def _route(*, whistles: list[Whistle], now: datetime) -> None:
             system_actor=ROUTER,
             reason=reason,
         )
+    routing_record(
+        routed=[w for w, _f in routed],
+        unmatched=[w for w, _f, r in waiting if r == no_rule],
+        failed=[w for w, _f, r in waiting if r == failed],
+        now=now,
+    )
 
 
 def _quick_heads_notifications(*, tasks: list[Task], now: datetime) -> list[Notification]:
@@ -268,7 +275,8 @@ def _manual_assignments(*, whistle: Whistle, departments: list[dict], note: str)
         raise InvalidInput(fields={"departments": [_("Choose at least one department.")]})
     codes = [str(item.get("code", "")) if isinstance(item, dict) else "" for item in departments]
     roles = [item.get("role") if isinstance(item, dict) else None for item in departments]
-    found = Department.objects.in_bulk(codes, field_name="code")
+    # The whistle's district's departments only: another district's are unknown here.
+    found = Department.objects.filter(district_id=whistle.street.district_id).in_bulk(codes, field_name="code")
     for code, role in zip(codes, roles, strict=True):
         if code not in found:
             errors.append(_("Unknown department %(code)s.") % {"code": code or "—"})

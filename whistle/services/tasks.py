@@ -309,7 +309,7 @@ def task_return(*, task: Task, actor, reason_code: str, reason: str, suggested_d
     suggested = None
     code = (suggested_department or "").strip() if isinstance(suggested_department, str) else ""
     if code:
-        suggested = Department.objects.filter(code=code).first()
+        suggested = Department.objects.filter(code=code, district_id=task.whistle.street.district_id).first()
         if suggested is None:
             errors["suggested_department"] = [_("Unknown department %(code)s.") % {"code": code}]
         elif suggested.pk == task.department_id:
@@ -454,9 +454,14 @@ def task_close(
     _raise(errors)
     whistle = task.whistle
     on_time = _on_time(now, task.resolve_due_at)
-    # The status moves first (a task not checked in is a conflict whatever its role); any refusal
-    # after it rolls the whole transaction back, and no file is written before the last check.
-    event = task_transition(
+    # The feedback row first, so that the Event names it: events are never updated (a database
+    # trigger refuses it). Any refusal after this rolls the whole transaction back, the feedback
+    # with it, and no file is written before the last check.
+    feedback = Feedback(task=task, actions=actions, result=result, note=note, author=actor, created_at=now)
+    feedback.full_clean()
+    feedback.save()
+    # The status moves before the lead's check: a task not checked in is a conflict whatever its role.
+    task_transition(
         task=task,
         to=T.CLOSED,
         verb="closed",
@@ -464,16 +469,11 @@ def task_close(
         actor=actor,
         reason=note or actions,
         fields={"closed_at": now, "closed_on_time": on_time},
-        new={"result": result, "on_time": on_time},
+        new={"result": result, "on_time": on_time, "feedback": feedback.pk, "attachments": len(uploads)},
     )
     if task.role == LEAD:
         _require_lead_may_close(task)
-    feedback = Feedback(task=task, actions=actions, result=result, note=note, author=actor, created_at=now)
-    feedback.full_clean()
-    feedback.save()
     _store_attachments(feedback, uploads, actor, now)
-    event.new = {**event.new, "feedback": feedback.pk, "attachments": len(uploads)}
-    event.save(update_fields=["new"])
     if whistle.status == Whistle.Status.ROUTED and not whistle.tasks.filter(status__in=Task.OPEN_STATUSES).exists():
         whistle_transition(
             whistle=whistle,

@@ -2,14 +2,15 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.commands import TranslatedCommand
 from departments.demo import DEMO_PASSWORD, DemoSeedError, demo_district_seed
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Build the demo district: streets, communities, grids, departments, the responsibility catalogue and demo "
         "users. Running it again changes nothing. Refuses to run when DEBUG is off."

@@ -4,16 +4,17 @@ import logging
 import time
 from contextlib import contextmanager
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.commands import TranslatedCommand
 from departments.demo import DemoSeedError
 from escalation.demo import DEFAULT_COUNT, demo_activity_seed
 from whistle.models import Task, Whistle
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Add demo activity to the demo district built by seed_demo: whistles of the past month raised and handled "
         "by the demo users through the real services, then the deadline sweep. Does nothing when the district has "

@@ -1,13 +1,15 @@
 """python manage.py revoke_token USERNAME: withdraw a machine client's API token; its requests are refused at once."""
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
+from config.commands import TranslatedCommand
 
-class Command(BaseCommand):
+
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Withdraw a user's API token: requests with it are refused from now on. issue_token gives a new one."
     )

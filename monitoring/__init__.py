@@ -1,0 +1,1 @@
+"""Operations: /healthz, /metrics and structured logs (see monitoring.views)."""
