@@ -256,6 +256,8 @@ def container_environment(service: Service, *, var_dir: Path, **overrides: str) 
     programs come first on PATH, as the image's do.
     """
     env = dict(os.environ)
+    # Set by the browser tests for their live server thread, never by a deployment (check --deploy refuses it).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(dockerfile_env(dockerfile_stages()[-1]))
     env.update({name: value for name, value in service.environment.items() if value is not None})
     env.update(

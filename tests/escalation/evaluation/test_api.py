@@ -287,8 +287,8 @@ def test_the_rates_endpoint_takes_a_fixed_number_of_queries(cast, django_assert_
     client = token_client(cast.supervisor)
     client.get(RATES, {"period": "2026-03"})  # counts the tally
 
-    # token with user, membership, district, weights, units, the tally's stamps and rows
-    with django_assert_num_queries(7):
+    # token with user and membership, district, weights, units, the tally's stamps and rows
+    with django_assert_num_queries(6):
         response = client.get(RATES, {"period": "2026-03"})
 
     assert response.status_code == 200
