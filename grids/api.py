@@ -84,6 +84,14 @@ class GeoJsonPagination(PageNumberPagination):
         }
 
 
+class StreetFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Street.Kind.choices, help_text="street or township.")
+
+    class Meta:
+        model = Street
+        fields = ["kind"]
+
+
 class GridFilter(django_filters.FilterSet):
     street = django_filters.CharFilter(field_name="community__street__code", help_text="Street code, e.g. S01.")
     community = django_filters.CharFilter(field_name="community__code", help_text="Community code.")
@@ -104,6 +112,8 @@ class StreetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_field = "code"
     lookup_value_regex = CODE
     serializer_class = StreetSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = StreetFilter
     pagination_class = PageNumberPagination
 
     def get_queryset(self):

@@ -1,5 +1,7 @@
 """The inbox in the API: the notices addressed to the caller, and marking them read."""
 
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -38,22 +40,36 @@ class ReadResultSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.ChoiceFilter(
+        choices=[(value, value) for value in ("1", "true", "0", "false")],
+        method="filter_unread",
+        help_text="1 or true: unread notices only; 0 or false: read ones only.",
+    )
+
+    def filter_unread(self, queryset, name, value):
+        return queryset.filter(read_at__isnull=value in ("1", "true"))
+
+
 class NotificationViewSet(viewsets.GenericViewSet):
     pagination_class = PageNumberPagination
     serializer_class = NotificationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = NotificationFilter
 
     def get_queryset(self):
         return notifications_visible(user=self.request.user)
 
     @extend_schema(
         summary="Notifications addressed to you, your department or your street",
-        responses={200: NotificationSerializer(many=True), 401: OpenApiResponse(ErrorSerializer)},
+        responses={
+            200: NotificationSerializer(many=True),
+            400: OpenApiResponse(ErrorSerializer),
+            401: OpenApiResponse(ErrorSerializer),
+        },
     )
     def list(self, request):
-        notices = self.get_queryset()
-        if request.query_params.get("unread") in ("1", "true"):
-            notices = notices.filter(read_at=None)
-        page = self.paginate_queryset(notices)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
     @extend_schema(

@@ -7,6 +7,7 @@ Errors are raised, never formatted here: config.api gives them their shape.
 """
 
 import django_filters
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -16,8 +17,9 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.api import ErrorSerializer, PageNumberPagination
+from config.errors import NotAllowed
 from departments.models import Grade
-from whistle.models import Task
+from whistle.models import Extension, Task
 from whistle.permissions import access_task
 from whistle.services import (
     extension_decide,
@@ -32,7 +34,15 @@ from whistle.services import (
 )
 from whistle.services.tasks import SIGNATURES
 from whistle.task_permissions import access_extension
-from whistle.task_selectors import LIGHTS, attachment_get, attachment_response, task_get, task_list
+from whistle.task_selectors import (
+    LIGHTS,
+    attachment_get,
+    attachment_response,
+    decides_extensions,
+    extensions_to_decide,
+    task_get,
+    task_list,
+)
 from whistle.task_serializers import (
     CheckInSerializer,
     CloseSerializer,
@@ -192,8 +202,19 @@ class ExtensionViewSet(viewsets.GenericViewSet):
     """Extension requests: decided by the head of the whistle's street or a supervisor of its district."""
 
     lookup_value_regex = r"[0-9]{1,18}"
+    queryset = Extension.objects.none()  # for the schema; the list and decide scope their own
     serializer_class = ExtensionDecisionSerializer
-    pagination_class = None
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        summary="The pending extension requests you may decide (street head, supervisor), oldest first",
+        responses={200: ExtensionSerializer(many=True), **_errors(401, 403)},
+    )
+    def list(self, request):
+        if not decides_extensions(request.user):
+            raise NotAllowed(_("Only a street head or a supervisor decides extension requests."))
+        page = self.paginate_queryset(extensions_to_decide(user=request.user))
+        return self.get_paginated_response(ExtensionSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Approve (the resolve-by date moves) or refuse an extension request",

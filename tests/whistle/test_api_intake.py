@@ -146,3 +146,15 @@ def test_the_answer_to_a_submission_shows_the_whistle_as_stored_without_reading_
     assert {key: value for key, value in again.items() if key in body} == {
         key: value for key, value in body.items() if key in again
     }
+
+
+def test_notifications_filtered_by_read_state_with_a_clear_error_otherwise(cast):
+    routed(cast.s01_staff)
+    client = token_client(cast.d13_staff)
+
+    unread = client.get("/api/v1/notifications/?unread=1").json()["results"]
+    read = client.get("/api/v1/notifications/?unread=false").json()["results"]
+
+    assert unread and all(row["read_at"] is None for row in unread)
+    assert read == []
+    assert_error(client.get("/api/v1/notifications/?unread=maybe"), 400, "invalid", field="unread")

@@ -245,6 +245,19 @@ def test_an_extension_is_requested_and_decided_through_the_api(cast, whistle):
     assert_error(post(token_client(cast.s01_head), path, {"decision": "refuse", "note": "x"}), 409, "decided")
 
 
+def test_the_pending_extensions_are_listed_for_those_who_decide_them(cast, whistle):
+    d13 = task_of(whistle, "D13")
+    extension = task_request_extension(
+        task=d13, actor=cast.d13_staff, until=MONDAY_10 + timedelta(days=20), reason="需协调"
+    )
+
+    listed = token_client(cast.s01_head).get("/api/v1/extensions/").json()["results"]
+
+    assert [(row["id"], row["task"], row["status"]) for row in listed] == [(extension.pk, d13.pk, "pending")]
+    assert token_client(cast.s02_head).get("/api/v1/extensions/").json()["results"] == []
+    assert_error(token_client(cast.d13_staff).get("/api/v1/extensions/"), 403, "permission_denied")
+
+
 def test_a_second_pending_extension_is_a_409(cast, whistle):
     d13 = task_of(whistle, "D13")
     task_request_extension(task=d13, actor=cast.d13_staff, until=MONDAY_10 + timedelta(days=20), reason="需协调")
