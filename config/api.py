@@ -20,6 +20,7 @@ from django.urls import Resolver404, resolve
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -40,6 +41,15 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per input field; nested fields are named with dots (departments.0.code).",
     )
+
+
+def error_responses(*statuses: int) -> dict:
+    """The schema's error answers of an endpoint: each status with the one error shape."""
+    return {status: OpenApiResponse(ErrorSerializer) for status in statuses}
+
+
+# What an action on one object can answer besides its success.
+ACTION_ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 def exception_handler(exc, context):

@@ -6,18 +6,14 @@ the departments those of the user's district. Addressed by code.
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
-from config.api import ErrorSerializer, PageNumberPagination
+from config.api import PageNumberPagination, error_responses
 from departments.models import Category, CategoryAttribute, Department, Grade
 from departments.selectors import category_list, department_list
 
 CODE = r"[A-Za-z0-9_-]{1,32}"
-
-
-def _errors(*statuses: int) -> dict:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
 
 
 class AttributeValueSerializer(serializers.Serializer):
@@ -80,8 +76,10 @@ class DepartmentFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The category catalogue", responses={200: CategorySerializer, **_errors(400, 401)}),
-    retrieve=extend_schema(summary="One category", responses={200: CategorySerializer, **_errors(401, 404)}),
+    list=extend_schema(
+        summary="The category catalogue", responses={200: CategorySerializer, **error_responses(400, 401)}
+    ),
+    retrieve=extend_schema(summary="One category", responses={200: CategorySerializer, **error_responses(401, 404)}),
 )
 class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Category.objects.none()  # for the schema; get_queryset scopes it
@@ -99,9 +97,11 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 @extend_schema_view(
     list=extend_schema(
         summary="Departments, grassroots stations and public-service enterprises of your district",
-        responses={200: DepartmentSerializer, **_errors(400, 401)},
+        responses={200: DepartmentSerializer, **error_responses(400, 401)},
     ),
-    retrieve=extend_schema(summary="One department", responses={200: DepartmentSerializer, **_errors(401, 404)}),
+    retrieve=extend_schema(
+        summary="One department", responses={200: DepartmentSerializer, **error_responses(401, 404)}
+    ),
 )
 class DepartmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Department.objects.none()  # for the schema; get_queryset scopes it

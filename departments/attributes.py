@@ -1,8 +1,9 @@
 """Category attributes: the questions a whistle of a category answers, and the checks on the answers.
 
 Intake (whistle.services.whistle_submit) calls attribute_answers_clean with
-the category's definitions; the web form, the whistle page and the Open311
-service definitions read the definitions through category_attributes. An
+the category's definitions, as the routing catalogue keeps them
+(departments.catalogue); the web form and the whistle page read them through
+category_attributes. An
 answer is stored normalised: text stripped, a number as a JSON number, a time
 as ISO-8601 with its offset, a list answer as its keys.
 """
@@ -14,6 +15,7 @@ from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from departments.catalogue import current_catalogue
 from departments.models import CategoryAttribute
 
 Datatype = CategoryAttribute.Datatype
@@ -25,15 +27,15 @@ SCALAR_MAX_LENGTH = 64
 
 
 def category_attributes(category_id: int) -> list[CategoryAttribute]:
-    """The category's attributes in the order they are asked."""
-    return list(CategoryAttribute.objects.filter(category_id=category_id).order_by("order", "code"))
+    """The category's attributes in the order they are asked (kept with the routing catalogue)."""
+    return current_catalogue().attributes_of(category_id)
 
 
 def category_attributes_by_code(code: str) -> list[CategoryAttribute]:
     """The attributes of the category with this code; none for an unknown or blank code."""
-    if not code:
-        return []
-    return list(CategoryAttribute.objects.filter(category__code=code).order_by("order", "code"))
+    catalogue = current_catalogue()
+    category = catalogue.categories.get(code) if code else None
+    return catalogue.attributes_of(category.pk) if category else []
 
 
 def values_problem(datatype: str, values) -> str:

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import ErrorSerializer, PageNumberPagination
+from config.api import ACTION_ERRORS, PageNumberPagination, error_responses
 from config.errors import InvalidInput, NotAllowed, NotFound
 from escalation import selectors
 from escalation.forms import DashboardFilter
@@ -41,12 +41,6 @@ from escalation.services import (
 )
 from whistle.permissions import access_task
 
-
-def _errors(*statuses: int) -> dict:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
-
-
-ACTION_ERRORS = _errors(400, 401, 403, 404, 409)
 ID = r"[0-9]{1,18}"
 
 
@@ -84,7 +78,7 @@ class OverdueDashboardViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Warning and overdue tasks of your district: counts per department and street, and the rows",
         parameters=DASHBOARD_PARAMETERS,
-        responses={200: DashboardSerializer, **_errors(400, 401, 403)},
+        responses={200: DashboardSerializer, **error_responses(400, 401, 403)},
     )
     def overview(self, request):
         require_supervisor(request.user)
@@ -145,11 +139,11 @@ class OrderFilter(django_filters.FilterSet):
     list=extend_schema(
         summary="Supervision orders you see: supervisors their district's, a department those on its tasks, "
         "a street those on its whistles'",
-        responses={200: OrderSerializer, **_errors(400, 401, 403)},
+        responses={200: OrderSerializer, **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="One supervision order, with its task's log",
-        responses={200: OrderDetailSerializer, **_errors(401, 404)},
+        responses={200: OrderDetailSerializer, **error_responses(401, 404)},
     ),
     create=extend_schema(
         summary="Issue a supervision order by hand (supervisors)",
@@ -237,11 +231,11 @@ class RecordFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(
         summary="The accountability ledger: supervisors their district's records, a department its own",
-        responses={200: RecordSerializer, **_errors(400, 401, 403)},
+        responses={200: RecordSerializer, **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="One accountability record, with its notes and events",
-        responses={200: RecordDetailSerializer, **_errors(401, 404)},
+        responses={200: RecordDetailSerializer, **error_responses(401, 404)},
     ),
 )
 class AccountabilityViewSet(viewsets.GenericViewSet):

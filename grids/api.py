@@ -14,17 +14,13 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ErrorSerializer, PageNumberPagination, query_point
+from config.api import ErrorSerializer, PageNumberPagination, error_responses, query_point
 from config.errors import NotFound
 from grids.locate import locate
 from grids.models import Grid, Street
 from grids.selectors import in_users_district
 
 CODE = r"[A-Za-z0-9_-]{1,32}"
-
-
-def _errors(*statuses: int) -> dict:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
 
 
 class StreetSerializer(serializers.ModelSerializer):
@@ -103,9 +99,9 @@ class GridFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Streets and townships of your district", responses={200: StreetSerializer, **_errors(400, 401)}
+        summary="Streets and townships of your district", responses={200: StreetSerializer, **error_responses(400, 401)}
     ),
-    retrieve=extend_schema(summary="One street", responses={200: StreetSerializer, **_errors(401, 404)}),
+    retrieve=extend_schema(summary="One street", responses={200: StreetSerializer, **error_responses(401, 404)}),
 )
 class StreetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Street.objects.none()  # for the schema; get_queryset scopes it
@@ -123,11 +119,11 @@ class StreetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 @extend_schema_view(
     list=extend_schema(
         summary="Grids of your district as a GeoJSON FeatureCollection",
-        responses={(200, "application/geo+json"): GridFeatureSerializer, **_errors(400, 401)},
+        responses={(200, "application/geo+json"): GridFeatureSerializer, **error_responses(400, 401)},
     ),
     retrieve=extend_schema(
         summary="One grid as a GeoJSON Feature",
-        responses={(200, "application/geo+json"): GridFeatureSerializer, **_errors(401, 404)},
+        responses={(200, "application/geo+json"): GridFeatureSerializer, **error_responses(401, 404)},
     ),
 )
 class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -168,7 +164,7 @@ class LocateView(APIView):
         responses={
             200: LocatedSerializer,
             404: OpenApiResponse(ErrorSerializer, description="No grid of your district holds the point."),
-            **_errors(400, 401),
+            **error_responses(400, 401),
         },
     )
     def get(self, request):

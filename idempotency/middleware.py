@@ -37,10 +37,10 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from config.authentication import MembershipTokenAuthentication
 from idempotency.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -148,7 +148,7 @@ def _client(request):
     if user is not None and user.is_authenticated:
         return user
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = MembershipTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None
     if found is not None:

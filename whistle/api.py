@@ -20,7 +20,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import ErrorSerializer, PageNumberPagination, query_point
+from config.api import ACTION_ERRORS, PageNumberPagination, error_responses, query_point
 from config.errors import InvalidInput, NotFound
 from departments.models import Grade
 from whistle.models import Task, Whistle
@@ -105,18 +105,13 @@ class WhistleFilter(django_filters.FilterSet):
         return queryset.filter(late if value == "true" else ~late)
 
 
-def _errors(*statuses: int) -> dict:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
-
-
-ACTION_ERRORS = _errors(400, 401, 403, 404, 409)
-
-
 @extend_schema_view(
     list=extend_schema(
-        summary="Whistles in your scope", responses={200: WhistleSummarySerializer, **_errors(400, 401)}
+        summary="Whistles in your scope", responses={200: WhistleSummarySerializer, **error_responses(400, 401)}
     ),
-    retrieve=extend_schema(summary="One whistle", responses={200: WhistleDetailSerializer, **_errors(401, 404)}),
+    retrieve=extend_schema(
+        summary="One whistle", responses={200: WhistleDetailSerializer, **error_responses(401, 404)}
+    ),
 )
 class WhistleViewSet(viewsets.GenericViewSet):
     lookup_field = "number"
@@ -158,7 +153,7 @@ class WhistleViewSet(viewsets.GenericViewSet):
         responses={
             201: OpenApiResponse(WhistleSubmittedSerializer, description="Stored (and queued for routing)."),
             200: OpenApiResponse(WhistleSubmittedSerializer, description="A whistle with this external_id exists."),
-            **_errors(400, 401, 403, 413, 415),
+            **error_responses(400, 401, 403, 413, 415),
         },
     )
     def create(self, request):
@@ -198,7 +193,7 @@ class WhistleViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The dispatcher's queue: the street's whistles no rule could route, oldest first",
-        responses={200: WhistleSummarySerializer(many=True), **_errors(400, 401)},
+        responses={200: WhistleSummarySerializer(many=True), **error_responses(400, 401)},
     )
     @action(detail=False, methods=["get"])
     def queue(self, request):
@@ -206,7 +201,7 @@ class WhistleViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Drafts and approvals of your street waiting for your role, oldest first",
-        responses={200: WhistleSummarySerializer(many=True), **_errors(400, 401)},
+        responses={200: WhistleSummarySerializer(many=True), **error_responses(400, 401)},
     )
     @action(detail=False, methods=["get"])
     def approvals(self, request):
@@ -219,7 +214,7 @@ class WhistleViewSet(viewsets.GenericViewSet):
             OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True, description="Longitude (WGS 84)."),
             OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True, description="Latitude (WGS 84)."),
         ],
-        responses={200: PossibleDuplicateSerializer(many=True), **_errors(400, 401)},
+        responses={200: PossibleDuplicateSerializer(many=True), **error_responses(400, 401)},
     )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def duplicates(self, request):

@@ -8,25 +8,18 @@ whistle) through the user's scope, calls one service and renders the meeting.
 import django_filters
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import ErrorSerializer, PageNumberPagination
+from config.api import ACTION_ERRORS, PageNumberPagination, error_responses
 from config.errors import InvalidInput, NotFound
 from whistle.models import JointMeeting
 from whistle.permissions import access_meeting, access_whistle
 from whistle.serializers import MeetingCreateSerializer, MeetingSerializer, ReasonSerializer
 from whistle.services import meeting_cancel, meeting_check_in, meeting_close, meeting_schedule
 from whistle.street_selectors import meeting_list
-
-
-def _errors(*statuses: int) -> dict:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
-
-
-ACTION_ERRORS = _errors(400, 401, 403, 404, 409)
 
 
 class MeetingFilter(django_filters.FilterSet):
@@ -39,8 +32,12 @@ class MeetingFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Joint meetings in your scope", responses={200: MeetingSerializer, **_errors(400, 401)}),
-    retrieve=extend_schema(summary="One joint meeting", responses={200: MeetingSerializer, **_errors(401, 404)}),
+    list=extend_schema(
+        summary="Joint meetings in your scope", responses={200: MeetingSerializer, **error_responses(400, 401)}
+    ),
+    retrieve=extend_schema(
+        summary="One joint meeting", responses={200: MeetingSerializer, **error_responses(401, 404)}
+    ),
 )
 class MeetingViewSet(viewsets.GenericViewSet):
     # Meeting ids are numbers; anything else is no meeting (and never reaches a query).

@@ -16,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from config.api import ErrorSerializer, PageNumberPagination
+from config.api import ACTION_ERRORS, PageNumberPagination, error_responses
 from config.errors import NotAllowed
 from departments.models import Grade
 from whistle.models import Extension, Task
@@ -73,13 +73,6 @@ class TaskFilter(django_filters.FilterSet):
         fields = ["department", "status", "light", "grade", "street", "category"]
 
 
-def _errors(*statuses: int) -> dict:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
-
-
-ACTION_ERRORS = _errors(400, 401, 403, 404, 409)
-
-
 def _task_action(summary: str, request=None):
     return extend_schema(summary=summary, request=request, responses={200: TaskDetailSerializer, **ACTION_ERRORS})
 
@@ -87,9 +80,9 @@ def _task_action(summary: str, request=None):
 @extend_schema_view(
     list=extend_schema(
         summary="Tasks in your scope, nearest deadline first",
-        responses={200: TaskSummarySerializer, **_errors(400, 401)},
+        responses={200: TaskSummarySerializer, **error_responses(400, 401)},
     ),
-    retrieve=extend_schema(summary="One task", responses={200: TaskDetailSerializer, **_errors(401, 404)}),
+    retrieve=extend_schema(summary="One task", responses={200: TaskDetailSerializer, **error_responses(401, 404)}),
 )
 class TaskViewSet(viewsets.GenericViewSet):
     # Task ids are numbers; anything else is no task (and never reaches a query).
@@ -162,7 +155,7 @@ class TaskViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Close the task (办结) with the feedback form; JSON, or multipart/form-data with files",
         request={"application/json": CloseSerializer, "multipart/form-data": CloseSerializer},
-        responses={200: TaskDetailSerializer, **ACTION_ERRORS, **_errors(413)},
+        responses={200: TaskDetailSerializer, **ACTION_ERRORS, **error_responses(413)},
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser])
     def close(self, request, pk=None):
@@ -208,7 +201,7 @@ class ExtensionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The pending extension requests you may decide (street head, supervisor), oldest first",
-        responses={200: ExtensionSerializer(many=True), **_errors(401, 403)},
+        responses={200: ExtensionSerializer(many=True), **error_responses(401, 403)},
     )
     def list(self, request):
         if not decides_extensions(request.user):
@@ -243,7 +236,7 @@ class AttachmentViewSet(viewsets.GenericViewSet):
                 (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as it was uploaded.")
                 for media_type, _name, _suffixes in SIGNATURES
             },
-            **_errors(401, 404),
+            **error_responses(401, 404),
         },
     )
     def retrieve(self, request, pk=None):

@@ -123,7 +123,7 @@ def test_a_request_without_credentials_is_refused_as_without_the_key(db):
 def test_a_key_still_running_is_a_409_and_an_abandoned_one_runs_again(cast, settings):
     client = token_client(cast.hotline)
     IdempotencyKey.objects.create(
-        user=cast.hotline, key=KEY, fingerprint=_fingerprint_of(client, BODY), started_at=timezone.now()
+        user=cast.hotline, key=KEY, fingerprint=_fingerprint_of(BODY), started_at=timezone.now()
     )
 
     response = post(client, API, BODY)
@@ -221,7 +221,7 @@ def test_two_repeats_at_once_run_the_request_once(cast):
     assert 201 in answers and set(answers) <= {201, 409}
 
 
-def _fingerprint_of(client, body) -> str:
+def _fingerprint_of(body) -> str:
     """The fingerprint the middleware computes for this POST (through a request it records)."""
     from django.test import RequestFactory
 
